@@ -1,0 +1,3 @@
+//! Zhongtai approval center.
+
+#![forbid(unsafe_code)]

@@ -1,0 +1,3 @@
+//! Zhongtai catalog center.
+
+#![forbid(unsafe_code)]

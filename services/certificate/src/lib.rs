@@ -1,0 +1,3 @@
+//! Zhongtai certificate center.
+
+#![forbid(unsafe_code)]

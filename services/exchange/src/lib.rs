@@ -1,0 +1,3 @@
+//! Zhongtai exchange center.
+
+#![forbid(unsafe_code)]

@@ -1,0 +1,3 @@
+//! Zhongtai gateway center.
+
+#![forbid(unsafe_code)]
