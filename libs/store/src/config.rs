@@ -69,7 +69,9 @@ pub fn redact_url(url: &str) -> String {
 
 /// For a file-backed SQLite URL, the file path.
 pub(crate) fn sqlite_file(url: &str) -> Option<&str> {
-    let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = path.split('?').next().unwrap_or_default();
     (!path.is_empty() && !path.starts_with(":memory:")).then_some(path)
 }
@@ -80,17 +82,31 @@ mod tests {
 
     #[test]
     fn backend_follows_the_scheme() {
-        assert_eq!(Backend::of_url("postgres://u@h/db").unwrap(), Backend::Postgres);
-        assert_eq!(Backend::of_url("postgresql://u@h/db").unwrap(), Backend::Postgres);
-        assert_eq!(Backend::of_url("sqlite://data/a.db").unwrap(), Backend::Sqlite);
+        assert_eq!(
+            Backend::of_url("postgres://u@h/db").unwrap(),
+            Backend::Postgres
+        );
+        assert_eq!(
+            Backend::of_url("postgresql://u@h/db").unwrap(),
+            Backend::Postgres
+        );
+        assert_eq!(
+            Backend::of_url("sqlite://data/a.db").unwrap(),
+            Backend::Sqlite
+        );
         assert_eq!(Backend::of_url("sqlite::memory:").unwrap(), Backend::Sqlite);
-        let err = Backend::of_url("mysql://root:pw@h/db").unwrap_err().to_string();
+        let err = Backend::of_url("mysql://root:pw@h/db")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("mysql://root:***@h/db"), "{err}");
     }
 
     #[test]
     fn passwords_never_reach_logs() {
-        assert_eq!(redact_url("postgres://app:s3cret@db:5432/zt"), "postgres://app:***@db:5432/zt");
+        assert_eq!(
+            redact_url("postgres://app:s3cret@db:5432/zt"),
+            "postgres://app:***@db:5432/zt"
+        );
         assert_eq!(redact_url("postgres://app@db/zt"), "postgres://app@db/zt");
         assert_eq!(redact_url("sqlite://data/x.db"), "sqlite://data/x.db");
         assert_eq!(redact_url("postgres://a:b:c@h"), "postgres://a:***@h");
@@ -98,7 +114,10 @@ mod tests {
 
     #[test]
     fn sqlite_file_paths() {
-        assert_eq!(sqlite_file("sqlite://data/a.db?mode=rwc"), Some("data/a.db"));
+        assert_eq!(
+            sqlite_file("sqlite://data/a.db?mode=rwc"),
+            Some("data/a.db")
+        );
         assert_eq!(sqlite_file("sqlite:///abs/a.db"), Some("/abs/a.db"));
         assert_eq!(sqlite_file("sqlite::memory:"), None);
         assert_eq!(sqlite_file("postgres://h/db"), None);

@@ -24,7 +24,11 @@ pub async fn connect(config: &StoreConfig) -> Result<DatabaseConnection, StoreEr
                     })?;
                 }
                 if !url.contains("mode=") {
-                    url.push_str(if url.contains('?') { "&mode=rwc" } else { "?mode=rwc" });
+                    url.push_str(if url.contains('?') {
+                        "&mode=rwc"
+                    } else {
+                        "?mode=rwc"
+                    });
                 }
             }
             // Every connection to `:memory:` is its own empty database.
@@ -74,7 +78,9 @@ mod tests {
         })
         .await
         .unwrap();
-        db.execute_unprepared("CREATE TABLE t (id INTEGER)").await.unwrap();
+        db.execute_unprepared("CREATE TABLE t (id INTEGER)")
+            .await
+            .unwrap();
         assert!(path.exists());
     }
 

@@ -85,7 +85,9 @@ impl Extractor for HeaderExtractor<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
+    use opentelemetry::trace::{
+        SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState,
+    };
 
     fn remote_context() -> Context {
         let span_context = SpanContext::new(
@@ -127,7 +129,15 @@ mod tests {
     #[test]
     fn garbage_headers_give_an_empty_context() {
         let mut headers = http::HeaderMap::new();
-        headers.insert("traceparent", http::HeaderValue::from_static("not-a-traceparent"));
-        assert!(!extract_from_headers(&headers).span().span_context().is_valid());
+        headers.insert(
+            "traceparent",
+            http::HeaderValue::from_static("not-a-traceparent"),
+        );
+        assert!(
+            !extract_from_headers(&headers)
+                .span()
+                .span_context()
+                .is_valid()
+        );
     }
 }

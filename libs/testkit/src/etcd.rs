@@ -85,7 +85,14 @@ impl EtcdServer {
         let client = format!("http://127.0.0.1:{}", self.client_port);
         let peer = format!("http://127.0.0.1:{}", self.peer_port);
         let child = Command::new(&self.binary)
-            .args(["--name", "zt-test", "--logger", "zap", "--log-level", "error"])
+            .args([
+                "--name",
+                "zt-test",
+                "--logger",
+                "zap",
+                "--log-level",
+                "error",
+            ])
             .arg("--data-dir")
             .arg(self.data_dir.path())
             .args(["--listen-client-urls", &client])
@@ -109,17 +116,20 @@ impl EtcdServer {
     fn wait_healthy(&mut self, timeout: Duration) {
         let start = Instant::now();
         while start.elapsed() < timeout {
-            if let Some(child) = self.child.as_mut() {
-                if let Ok(Some(status)) = child.try_wait() {
-                    panic!("etcd exited during start-up: {status}");
-                }
+            if let Some(child) = self.child.as_mut()
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                panic!("etcd exited during start-up: {status}");
             }
             if health_ok(self.client_port) {
                 return;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        panic!("etcd on port {} not healthy after {timeout:?}", self.client_port);
+        panic!(
+            "etcd on port {} not healthy after {timeout:?}",
+            self.client_port
+        );
     }
 }
 

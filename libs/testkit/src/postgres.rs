@@ -17,9 +17,9 @@ impl TestDatabase {
     pub async fn create() -> Self {
         let admin_url = crate::postgres_admin_url();
         let name = format!("zt_test_{}", uuid::Uuid::new_v4().simple());
-        let admin = Database::connect(admin_url.as_str()).await.unwrap_or_else(|e| {
-            panic!("PostgreSQL at {admin_url} is required for this test: {e}")
-        });
+        let admin = Database::connect(admin_url.as_str())
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL at {admin_url} is required for this test: {e}"));
         admin
             .execute_unprepared(&format!("CREATE DATABASE {name}"))
             .await
