@@ -28,12 +28,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::write(out_dir.join("zhongtai_descriptor.bin"), fds.encode_to_vec())?;
     std::fs::write(out_dir.join("decode_failure.rs"), decode_failure_impls(&fds)?)?;
 
+    // Type names let callers find a message's descriptor (JSON output,
+    // `Any` packing) without repeating its full name by hand.
+    let mut prost_config = prost_build::Config::new();
+    prost_config.enable_type_names();
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)
+        // Services grow RPC by RPC; unimplemented ones answer UNIMPLEMENTED.
+        .generate_default_stubs(true)
         .codec_path("crate::codec::StrictCodec")
         .include_file("zhongtai.rs")
-        .compile_fds(fds)?;
+        .compile_fds_with_config(fds, prost_config)?;
     Ok(())
 }
 
@@ -64,14 +70,14 @@ fn decode_failure_impls(
                     (method.input_type(), "InvalidArgument"),
                     (method.output_type(), "Internal"),
                 ] {
-                    if let Some(previous) = roles.insert(type_name.to_string(), role) {
-                        if previous != role {
-                            return Err(format!(
-                                "{type_name} is used both as an RPC request and a response; \
-                                 give each RPC its own request and response messages"
-                            )
-                            .into());
-                        }
+                    if let Some(previous) = roles.insert(type_name.to_string(), role)
+                        && previous != role
+                    {
+                        return Err(format!(
+                            "{type_name} is used both as an RPC request and a response; \
+                             give each RPC its own request and response messages"
+                        )
+                        .into());
                     }
                 }
             }

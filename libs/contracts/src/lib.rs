@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod codec;
+pub mod json;
 pub mod methods;
 
 #[allow(clippy::all, clippy::pedantic, missing_docs)]
