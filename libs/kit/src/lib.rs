@@ -1,3 +1,31 @@
-//! Typed configuration, the service lifecycle (health, reflection, registration, graceful shutdown) and error-to-status mapping shared by every service.
+//! What every Zhongtai service shares above the libraries: typed
+//! configuration, the server lifecycle (health, reflection, registration,
+//! graceful shutdown), the shared platform parts (registry, bus, peer
+//! channels), and the mapping of failures to gRPC statuses.
 
 #![forbid(unsafe_code)]
+
+pub mod admin;
+pub mod config;
+pub mod host;
+pub mod paging;
+pub mod platform;
+pub mod proto;
+mod retry;
+pub mod secret;
+pub mod service;
+pub mod shutdown;
+pub mod status;
+pub mod tenant;
+pub mod validation;
+
+pub use config::{ServeConfig, ServerConfig};
+pub use host::{HostError, ServiceHost, ServiceRoutes};
+pub use platform::{Platform, ServiceChannel};
+pub use retry::retry_forever;
+pub use secret::Secret;
+pub use service::{RunningService, ServiceContext, ServiceError, ServiceModule, ServiceSettings};
+pub use paging::{Page, PageQuery};
+pub use status::ApiError;
+pub use tenant::{DivisionCode, TenantId};
+pub use validation::Validator;

@@ -49,6 +49,19 @@ pub enum LogFormat {
     Compact,
 }
 
+impl std::str::FromStr for LogFormat {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value.to_ascii_lowercase().as_str() {
+            "json" => Ok(Self::Json),
+            "pretty" => Ok(Self::Pretty),
+            "compact" => Ok(Self::Compact),
+            other => Err(format!("unknown log format {other:?}: expected json, pretty or compact")),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

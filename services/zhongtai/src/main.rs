@@ -1,1 +1,67 @@
-fn main() {}
+//! `zhongtai`: one binary for the whole platform.
+//!
+//! - `zhongtai up` runs all five services in one process (SQLite, in-process
+//!   registry and bus, real gRPC on loopback ports);
+//! - `zhongtai serve <service>` runs one service against PostgreSQL, etcd and
+//!   RabbitMQ from the environment;
+//! - the other subcommands are clients of a running platform.
+
+#![forbid(unsafe_code)]
+
+mod client;
+mod services;
+mod serve;
+mod up;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "zhongtai", version, about = "Zhongtai government middle platform")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run every service in this process (embedded default: SQLite, in-process registry and bus)
+    Up(up::UpArgs),
+    /// Run one service against PostgreSQL, etcd and RabbitMQ (configured by file and environment)
+    Serve(serve::ServeArgs),
+    /// Health of every service of a running platform
+    Health(client::health::HealthArgs),
+    /// Instances of each service, as discovery sees them
+    Services(client::health::ServicesArgs),
+    /// Service items of the approval center
+    #[command(subcommand)]
+    Item(client::items::ItemCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Up(args) => up::run(args).await,
+            Command::Serve(args) => serve::run(args).await,
+            Command::Health(args) => client::health::health(args).await,
+            Command::Services(args) => client::health::services(args).await,
+            Command::Item(command) => client::items::run(command).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

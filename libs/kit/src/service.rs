@@ -1,0 +1,200 @@
+//! Running one Zhongtai service: the steps are the same for all five, so they
+//! live here once. A service supplies its name, migrations, gRPC routes and
+//! event subscriptions ([`ServiceModule`]); [`start`] binds its port, connects
+//! and migrates its database, starts its outbox relay and consumers, and
+//! serves until shutdown.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sea_orm::DatabaseConnection;
+use sea_orm_migration::MigratorTrait;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use zhongtai_events::{Consumer, EventHandler, Relay, RelayConfig, Subscription};
+use zhongtai_mesh::Priority;
+use zhongtai_store::StoreConfig;
+
+use crate::config::{DatabaseConfig, EventsConfig, ServerConfig};
+use crate::host::{HostError, ServiceHost, ServiceRoutes};
+use crate::platform::Platform;
+use crate::retry::retry_forever;
+
+/// What makes a service different from the others.
+pub trait ServiceModule: Send + Sync + 'static {
+    /// Short name: discovery key, metrics label, database file name.
+    const NAME: &'static str;
+    /// The service's database migrations (outbox and inbox included).
+    type Migrator: MigratorTrait;
+
+    /// The gRPC services to serve.
+    fn routes(&self, ctx: &ServiceContext) -> ServiceRoutes;
+
+    /// Events to consume, each with its handler.
+    fn subscriptions(&self, _ctx: &ServiceContext) -> Vec<(Subscription, Arc<dyn EventHandler>)> {
+        Vec::new()
+    }
+
+    /// Method priorities for load shedding (default: all Normal).
+    fn priorities(&self) -> Arc<dyn Fn(&str) -> Priority + Send + Sync> {
+        Arc::new(|_| Priority::Normal)
+    }
+}
+
+/// What a service's handlers and repositories get.
+#[derive(Clone)]
+pub struct ServiceContext {
+    pub db: DatabaseConnection,
+    pub platform: Platform,
+    outbox: Arc<Notify>,
+}
+
+impl ServiceContext {
+    /// Tells the relay that a transaction with events just committed, so they
+    /// are published now rather than at the next poll.
+    pub fn events_committed(&self) {
+        self.outbox.notify_one();
+    }
+
+    /// The notifier behind [`ServiceContext::events_committed`].
+    pub fn outbox_notifier(&self) -> Arc<Notify> {
+        self.outbox.clone()
+    }
+}
+
+/// Per-service settings.
+#[derive(Clone, Debug)]
+pub struct ServiceSettings {
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub events: EventsConfig,
+}
+
+/// Why a service stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error(transparent)]
+    Host(#[from] HostError),
+    #[error("{service}: database migration failed: {source}")]
+    Migrate {
+        service: &'static str,
+        source: zhongtai_store::StoreError,
+    },
+    #[error("{service}: cannot subscribe {subscription}: {source}")]
+    Subscribe {
+        service: &'static str,
+        subscription: String,
+        source: zhongtai_events::EventError,
+    },
+}
+
+/// A service that is bound and starting (or running).
+pub struct RunningService {
+    pub name: &'static str,
+    pub local_addr: SocketAddr,
+    task: JoinHandle<Result<(), ServiceError>>,
+}
+
+impl RunningService {
+    /// Waits until the service has stopped (after shutdown, or on failure).
+    pub async fn wait(self) -> Result<(), ServiceError> {
+        match self.task.await {
+            Ok(result) => result,
+            Err(e) => Err(ServiceError::Host(HostError::Stopped(format!(
+                "{} task failed: {e}",
+                self.name
+            )))),
+        }
+    }
+}
+
+/// Binds the service's port now and runs the rest in the background.
+pub async fn start<M: ServiceModule>(
+    module: M,
+    settings: ServiceSettings,
+    platform: Platform,
+    shutdown: CancellationToken,
+) -> Result<RunningService, ServiceError> {
+    let host = ServiceHost::bind(M::NAME, settings.server.clone())
+        .await?
+        .with_priorities(module.priorities());
+    let local_addr = host.local_addr();
+    let task = tokio::spawn(run(module, host, settings, platform, shutdown));
+    Ok(RunningService {
+        name: M::NAME,
+        local_addr,
+        task,
+    })
+}
+
+async fn run<M: ServiceModule>(
+    module: M,
+    host: ServiceHost,
+    settings: ServiceSettings,
+    platform: Platform,
+    shutdown: CancellationToken,
+) -> Result<(), ServiceError> {
+    let store = StoreConfig {
+        url: settings.database.url.expose().clone(),
+        max_connections: settings.database.max_connections,
+        connect_timeout: Duration::from_millis(settings.database.connect_timeout_ms),
+        ..StoreConfig::default()
+    };
+    let Some(db) = retry_forever("database", &shutdown, || zhongtai_store::connect(&store)).await
+    else {
+        return Ok(());
+    };
+    zhongtai_store::migrate::<M::Migrator>(&db)
+        .await
+        .map_err(|source| ServiceError::Migrate {
+            service: M::NAME,
+            source,
+        })?;
+
+    let background = CancellationToken::new();
+    let relay = Relay::new(
+        db.clone(),
+        platform.bus(),
+        RelayConfig {
+            batch_size: settings.events.relay_batch_size,
+            poll_interval: Duration::from_millis(settings.events.relay_poll_ms),
+            ..RelayConfig::default()
+        },
+    );
+    let ctx = ServiceContext {
+        db: db.clone(),
+        platform: platform.clone(),
+        outbox: relay.notifier(),
+    };
+    let relay_task = tokio::spawn(relay.run(background.clone()));
+
+    let mut consumers = Vec::new();
+    for (subscription, handler) in module.subscriptions(&ctx) {
+        let name = subscription.name.clone();
+        let consumer = Consumer::new(db.clone(), handler);
+        let handle = platform
+            .bus()
+            .subscribe(subscription, consumer)
+            .await
+            .map_err(|source| ServiceError::Subscribe {
+                service: M::NAME,
+                subscription: name,
+                source,
+            })?;
+        consumers.push(handle);
+    }
+
+    let routes = module.routes(&ctx);
+    let served = host.run(routes, platform.registry(), shutdown).await;
+
+    // Requests are drained; stop taking events, then publish what is left.
+    for consumer in consumers {
+        consumer.stop().await;
+    }
+    background.cancel();
+    let _ = relay_task.await;
+    let _ = db.close().await;
+    served.map_err(ServiceError::from)
+}

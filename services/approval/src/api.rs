@@ -1,0 +1,205 @@
+//! gRPC API of the approval center: translates contract messages to domain
+//! values and back. No rules and no storage here.
+
+use tonic::{Request, Response, Status};
+use zhongtai_contracts::approval::v1 as pb;
+use zhongtai_contracts::approval::v1::approval_service_server::ApprovalService;
+use zhongtai_kit::proto::{optional_tenant, page_query, page_response, tenant, tenant_message, timestamp};
+use zhongtai_kit::{ApiError, Validator};
+
+use crate::domain::{
+    FieldType, FormField, ItemFilter, ItemKind, ItemState, Material, ProcessRef, ServiceItem,
+    ServiceItemDraft, ServiceItems,
+};
+
+/// The `zhongtai.approval.v1.ApprovalService` implementation.
+pub struct ApprovalApi {
+    items: ServiceItems,
+}
+
+impl ApprovalApi {
+    pub fn new(items: ServiceItems) -> Self {
+        Self { items }
+    }
+}
+
+#[tonic::async_trait]
+impl ApprovalService for ApprovalApi {
+    async fn create_service_item(
+        &self,
+        request: Request<pb::CreateServiceItemRequest>,
+    ) -> Result<Response<pb::CreateServiceItemResponse>, Status> {
+        let request = request.into_inner();
+        let draft = draft_from(&request)?;
+        let item = self
+            .items
+            .create(&request.request_id, draft)
+            .await?
+            .into_item();
+        Ok(Response::new(pb::CreateServiceItemResponse {
+            item: Some(item_message(&item)),
+        }))
+    }
+
+    async fn get_service_item(
+        &self,
+        request: Request<pb::GetServiceItemRequest>,
+    ) -> Result<Response<pb::GetServiceItemResponse>, Status> {
+        let item = self.items.get(&request.get_ref().id).await?;
+        Ok(Response::new(pb::GetServiceItemResponse {
+            item: Some(item_message(&item)),
+        }))
+    }
+
+    async fn list_service_items(
+        &self,
+        request: Request<pb::ListServiceItemsRequest>,
+    ) -> Result<Response<pb::ListServiceItemsResponse>, Status> {
+        let request = request.into_inner();
+        let page = page_query(request.page.as_ref())?;
+        let filter = ItemFilter {
+            tenant: optional_tenant("tenant", request.tenant.as_ref())?,
+            state: match request.state() {
+                pb::ServiceItemState::Unspecified => None,
+                pb::ServiceItemState::Active => Some(ItemState::Active),
+                pb::ServiceItemState::Suspended => Some(ItemState::Suspended),
+                pb::ServiceItemState::Retired => Some(ItemState::Retired),
+            },
+            kind: match request.kind() {
+                pb::ServiceItemKind::Unspecified => None,
+                pb::ServiceItemKind::PublicService => Some(ItemKind::PublicService),
+                pb::ServiceItemKind::DataAccess => Some(ItemKind::DataAccess),
+            },
+        };
+        let page = self.items.list(&filter, &page).await?;
+        Ok(Response::new(pb::ListServiceItemsResponse {
+            items: page.items.iter().map(item_message).collect(),
+            page: Some(page_response(page.next_page_token)),
+        }))
+    }
+}
+
+fn draft_from(request: &pb::CreateServiceItemRequest) -> Result<ServiceItemDraft, ApiError> {
+    let mut v = Validator::new();
+    let tenant = v.parse("tenant", tenant("tenant", request.tenant.as_ref()).map_err(|e| e.message().to_string()));
+    let form_fields = request
+        .form_fields
+        .iter()
+        .enumerate()
+        .filter_map(|(i, field)| {
+            let field_type = match field.r#type() {
+                pb::FormFieldType::Unspecified => {
+                    v.violation(format!("form_fields[{i}].type"), "must be set");
+                    return None;
+                }
+                pb::FormFieldType::Text => FieldType::Text,
+                pb::FormFieldType::Integer => FieldType::Integer,
+                pb::FormFieldType::Decimal => FieldType::Decimal,
+                pb::FormFieldType::Boolean => FieldType::Boolean,
+                pb::FormFieldType::Date => FieldType::Date,
+                pb::FormFieldType::Person => FieldType::Person,
+                pb::FormFieldType::Organization => FieldType::Organization,
+            };
+            Some(FormField {
+                name: field.name.clone(),
+                label: field.label.clone(),
+                field_type,
+                required: field.required,
+                description: field.description.clone(),
+            })
+        })
+        .collect();
+    v.finish()?;
+    let Some(tenant) = tenant else {
+        return Err(ApiError::invalid_field("tenant", "is required"));
+    };
+    Ok(ServiceItemDraft {
+        tenant,
+        code: request.code.clone(),
+        name: request.name.clone(),
+        description: request.description.clone(),
+        materials: request
+            .materials
+            .iter()
+            .map(|m| Material {
+                code: m.code.clone(),
+                name: m.name.clone(),
+                description: m.description.clone(),
+                required: m.required,
+                accepted_media_types: m.accepted_media_types.clone(),
+                max_size_bytes: m.max_size_bytes,
+            })
+            .collect(),
+        certificate_type: request.certificate_type.clone(),
+        process: request.process.as_ref().map(|p| ProcessRef {
+            process_definition_id: p.process_definition_id.clone(),
+            version: p.version,
+        }),
+        form_fields,
+        kind: match request.kind() {
+            pb::ServiceItemKind::DataAccess => ItemKind::DataAccess,
+            pb::ServiceItemKind::Unspecified | pb::ServiceItemKind::PublicService => {
+                ItemKind::PublicService
+            }
+        },
+    })
+}
+
+/// The contract form of a service item.
+pub fn item_message(item: &ServiceItem) -> pb::ServiceItem {
+    pb::ServiceItem {
+        id: item.id.to_string(),
+        tenant: Some(tenant_message(&item.tenant)),
+        code: item.code.as_str().to_string(),
+        name: item.name.clone(),
+        description: item.description.clone(),
+        materials: item
+            .materials
+            .iter()
+            .map(|m| pb::Material {
+                code: m.code.clone(),
+                name: m.name.clone(),
+                description: m.description.clone(),
+                required: m.required,
+                accepted_media_types: m.accepted_media_types.clone(),
+                max_size_bytes: m.max_size_bytes,
+            })
+            .collect(),
+        certificate_type: item.certificate_type.clone().unwrap_or_default(),
+        version: item.version,
+        create_time: Some(timestamp(item.created_at)),
+        update_time: Some(timestamp(item.updated_at)),
+        process: item.process.as_ref().map(|p| pb::ProcessRef {
+            process_definition_id: p.process_definition_id.clone(),
+            version: p.version,
+        }),
+        state: match item.state {
+            ItemState::Active => pb::ServiceItemState::Active,
+            ItemState::Suspended => pb::ServiceItemState::Suspended,
+            ItemState::Retired => pb::ServiceItemState::Retired,
+        } as i32,
+        form_fields: item
+            .form_fields
+            .iter()
+            .map(|f| pb::FormField {
+                name: f.name.clone(),
+                label: f.label.clone(),
+                r#type: match f.field_type {
+                    FieldType::Text => pb::FormFieldType::Text,
+                    FieldType::Integer => pb::FormFieldType::Integer,
+                    FieldType::Decimal => pb::FormFieldType::Decimal,
+                    FieldType::Boolean => pb::FormFieldType::Boolean,
+                    FieldType::Date => pb::FormFieldType::Date,
+                    FieldType::Person => pb::FormFieldType::Person,
+                    FieldType::Organization => pb::FormFieldType::Organization,
+                } as i32,
+                required: f.required,
+                description: f.description.clone(),
+            })
+            .collect(),
+        kind: match item.kind {
+            ItemKind::PublicService => pb::ServiceItemKind::PublicService,
+            ItemKind::DataAccess => pb::ServiceItemKind::DataAccess,
+        } as i32,
+    }
+}

@@ -1,0 +1,28 @@
+//! Approval-center failures as the API reports them.
+
+use zhongtai_kit::ApiError;
+
+use crate::domain::ApprovalError;
+
+impl From<ApprovalError> for ApiError {
+    fn from(error: ApprovalError) -> Self {
+        match error {
+            ApprovalError::Invalid(violations) => ApiError::invalid_fields(violations),
+            ApprovalError::ItemNotFound(id) => ApiError::not_found("service item", &id),
+            ApprovalError::ItemCodeTaken { code, .. } => {
+                ApiError::already_exists("service item", &code)
+            }
+            ApprovalError::RequestIdReused(id) => ApiError::invalid_field(
+                "request_id",
+                format!("{id} was already used for a different request"),
+            ),
+            ApprovalError::Storage(cause) => ApiError::internal(cause),
+        }
+    }
+}
+
+impl From<ApprovalError> for tonic::Status {
+    fn from(error: ApprovalError) -> Self {
+        ApiError::from(error).into()
+    }
+}

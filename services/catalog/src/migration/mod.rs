@@ -1,0 +1,19 @@
+//! The catalog's schema, applied at start by `zhongtai-store`.
+
+mod m0001_resources;
+
+use sea_orm_migration::prelude::*;
+
+/// Migrations of the catalog's database.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(zhongtai_events::migration::CreateOutbox),
+            Box::new(zhongtai_events::migration::CreateInbox),
+            Box::new(m0001_resources::Migration),
+        ]
+    }
+}

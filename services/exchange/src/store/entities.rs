@@ -1,0 +1,28 @@
+//! Table mappings. Ids are UUID text, so the same entities work on
+//! PostgreSQL and SQLite.
+
+pub mod line {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "lines")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub owner_division: String,
+        /// Empty when the division as a whole owns the line.
+        pub owner_department: String,
+        pub name: String,
+        pub description: String,
+        pub state: String,
+        pub resource_id: Option<String>,
+        pub version: i64,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -1,0 +1,6 @@
+//! sea-orm persistence of the exchange center.
+
+pub mod entities;
+mod lines;
+
+pub use lines::SeaLines;

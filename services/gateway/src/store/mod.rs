@@ -1,0 +1,6 @@
+//! sea-orm persistence of the gateway.
+
+mod apps;
+pub mod entities;
+
+pub use apps::SeaApps;

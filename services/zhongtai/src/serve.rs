@@ -1,0 +1,59 @@
+//! `zhongtai serve <service>`: one service, production style.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::Args;
+use zhongtai_kit::config::{ServeConfig, load};
+use zhongtai_kit::service::ServiceSettings;
+use zhongtai_kit::{Platform, shutdown};
+
+use crate::services::ServiceName;
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Which service to run
+    service: ServiceName,
+    /// TOML configuration file; environment variables override it
+    #[arg(long, env = "ZHONGTAI_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    // Configuration is complete and valid before anything binds or connects.
+    let config: ServeConfig = load(args.config.as_deref())?;
+    let service = args.service.as_str();
+    let _telemetry = zhongtai_telemetry::init(
+        &config.telemetry.for_service(&format!("zhongtai-{service}")),
+    )
+    .context("cannot initialise telemetry")?;
+    let shutdown = shutdown::on_signal();
+
+    if let Some(metrics) = &config.server.metrics_listen {
+        zhongtai_kit::admin::serve(metrics, shutdown.clone()).await?;
+    }
+    let Some(platform) = connect(&config, &shutdown).await? else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    let settings = ServiceSettings {
+        server: config.server.clone(),
+        database: config.database.clone(),
+        events: config.events.clone(),
+    };
+    let running = args.service.start(settings, platform, shutdown).await?;
+    running.wait().await?;
+    tracing::info!(service, "stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn connect(
+    config: &ServeConfig,
+    shutdown: &tokio_util::sync::CancellationToken,
+) -> anyhow::Result<Option<Platform>> {
+    match Platform::connect(&config.mesh, &config.events, shutdown).await {
+        Ok(platform) => Ok(Some(platform)),
+        Err(zhongtai_kit::platform::PlatformError::Cancelled) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}

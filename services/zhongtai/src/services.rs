@@ -1,0 +1,69 @@
+//! The five services, by name: the one place that knows them all.
+
+use std::fmt;
+
+use tokio_util::sync::CancellationToken;
+use zhongtai_kit::service::{RunningService, ServiceError, ServiceSettings, start};
+use zhongtai_kit::Platform;
+
+/// A Zhongtai service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ServiceName {
+    Approval,
+    Catalog,
+    Certificate,
+    Exchange,
+    Gateway,
+}
+
+impl ServiceName {
+    pub const ALL: [ServiceName; 5] = [
+        ServiceName::Approval,
+        ServiceName::Catalog,
+        ServiceName::Certificate,
+        ServiceName::Exchange,
+        ServiceName::Gateway,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServiceName::Approval => "approval",
+            ServiceName::Catalog => "catalog",
+            ServiceName::Certificate => "certificate",
+            ServiceName::Exchange => "exchange",
+            ServiceName::Gateway => "gateway",
+        }
+    }
+
+    /// Starts this service: binds its port now, runs in the background.
+    pub async fn start(
+        self,
+        settings: ServiceSettings,
+        platform: Platform,
+        shutdown: CancellationToken,
+    ) -> Result<RunningService, ServiceError> {
+        match self {
+            ServiceName::Approval => {
+                start(zhongtai_approval::ApprovalModule, settings, platform, shutdown).await
+            }
+            ServiceName::Catalog => {
+                start(zhongtai_catalog::CatalogModule, settings, platform, shutdown).await
+            }
+            ServiceName::Certificate => {
+                start(zhongtai_certificate::CertificateModule, settings, platform, shutdown).await
+            }
+            ServiceName::Exchange => {
+                start(zhongtai_exchange::ExchangeModule, settings, platform, shutdown).await
+            }
+            ServiceName::Gateway => {
+                start(zhongtai_gateway::GatewayModule, settings, platform, shutdown).await
+            }
+        }
+    }
+}
+
+impl fmt::Display for ServiceName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -1,0 +1,134 @@
+//! `zhongtai up`: the whole platform in one process, for a laptop or a demo.
+//! Each service still listens on its own loopback port and talks real gRPC;
+//! only the registry, the event bus and the databases (SQLite files under the
+//! data folder) are embedded.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::Args;
+use zhongtai_kit::config::{BusKind, DatabaseConfig, EventsConfig, MeshConfig, ServerConfig};
+use zhongtai_kit::platform::channel_config;
+use zhongtai_kit::service::ServiceSettings;
+use zhongtai_kit::{Platform, Secret, shutdown};
+use zhongtai_telemetry::{LogFormat, TelemetryConfig};
+
+use crate::client::endpoints::{ENDPOINTS_FILE, Endpoints};
+use crate::services::ServiceName;
+
+#[derive(Args)]
+pub struct UpArgs {
+    /// Folder for the SQLite databases and the endpoints file
+    #[arg(long, env = "ZHONGTAI_DATA_DIR", default_value = ".data")]
+    data_dir: PathBuf,
+    /// Host every service listens on
+    #[arg(long, env = "ZHONGTAI_HOST", default_value = "127.0.0.1")]
+    host: String,
+    /// Port of the first service; the others follow (approval, catalog,
+    /// certificate, exchange, gateway). 0 picks free ports.
+    #[arg(long, env = "ZHONGTAI_BASE_PORT", default_value_t = 50051)]
+    base_port: u16,
+    /// Address of the Prometheus /metrics endpoint ("off" to disable)
+    #[arg(long, env = "ZHONGTAI_METRICS_LISTEN", default_value = "127.0.0.1:9464")]
+    metrics: String,
+    /// Log format: pretty, compact or json
+    #[arg(long, env = "LOG_FORMAT", default_value = "pretty")]
+    log_format: LogFormat,
+}
+
+pub async fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
+    let _telemetry = zhongtai_telemetry::init(&TelemetryConfig {
+        service_name: "zhongtai".into(),
+        log_format: args.log_format,
+        log_filter: None,
+        otlp_endpoint: std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").ok(),
+    })
+    .context("cannot initialise telemetry")?;
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("cannot create data folder {}", args.data_dir.display()))?;
+    let data_dir = args
+        .data_dir
+        .canonicalize()
+        .with_context(|| format!("cannot resolve {}", args.data_dir.display()))?;
+
+    let shutdown = shutdown::on_signal();
+    let metrics = match args.metrics.as_str() {
+        "off" => None,
+        listen => Some(zhongtai_kit::admin::serve(listen, shutdown.clone()).await?),
+    };
+    let platform = Platform::embedded(channel_config(&MeshConfig::default()));
+
+    let mut running = Vec::new();
+    let mut endpoints = BTreeMap::new();
+    for (offset, service) in ServiceName::ALL.into_iter().enumerate() {
+        let port = if args.base_port == 0 {
+            0
+        } else {
+            args.base_port
+                .checked_add(offset as u16)
+                .context("--base-port is too high for five services")?
+        };
+        let settings = embedded_settings(service, &args.host, port, &data_dir);
+        let started = service
+            .start(settings, platform.clone(), shutdown.clone())
+            .await
+            .with_context(|| format!("cannot start {service}"))?;
+        endpoints.insert(service.to_string(), started.local_addr.to_string());
+        running.push(started);
+    }
+
+    let endpoints = Endpoints {
+        services: endpoints,
+        metrics: metrics.map(|addr| addr.to_string()),
+    };
+    let file = data_dir.join(ENDPOINTS_FILE);
+    endpoints
+        .write(&file)
+        .with_context(|| format!("cannot write {}", file.display()))?;
+    print_banner(&endpoints, &data_dir);
+
+    let mut failed = false;
+    for service in running {
+        let name = service.name;
+        if let Err(e) = service.wait().await {
+            tracing::error!(service = name, error = %e, "service stopped with an error");
+            failed = true;
+        }
+    }
+    let _ = std::fs::remove_file(&file);
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+fn embedded_settings(service: ServiceName, host: &str, port: u16, data_dir: &Path) -> ServiceSettings {
+    let database = data_dir.join(format!("{service}.db"));
+    ServiceSettings {
+        server: ServerConfig {
+            listen: format!("{host}:{port}"),
+            metrics_listen: None,
+            ..ServerConfig::default()
+        },
+        database: DatabaseConfig {
+            url: Secret::new(format!("sqlite://{}", database.display())),
+            max_connections: 4,
+            ..DatabaseConfig::default()
+        },
+        events: EventsConfig {
+            bus: BusKind::InProcess,
+            relay_poll_ms: 200,
+            ..EventsConfig::default()
+        },
+    }
+}
+
+fn print_banner(endpoints: &Endpoints, data_dir: &Path) {
+    println!("Zhongtai is up (embedded: SQLite in {}, in-process registry and bus)", data_dir.display());
+    for (service, address) in &endpoints.services {
+        println!("  {service:<12} grpc://{address}");
+    }
+    if let Some(metrics) = &endpoints.metrics {
+        println!("  {:<12} http://{metrics}/metrics", "metrics");
+    }
+    println!("Try: zhongtai health    (Ctrl-C stops everything)");
+}
