@@ -1,0 +1,166 @@
+//! Scenario S6 against real etcd, PostgreSQL and RabbitMQ: separate
+//! `zhongtai serve approval` processes register with leases, a client
+//! balances over them, a SIGKILLed instance leaves routing within the lease
+//! TTL + 1 s while idempotent calls keep succeeding, a new instance gets
+//! traffic at once, calls keep flowing with etcd down, and instances
+//! re-register by themselves when etcd comes back empty.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use tonic::Request;
+use zhongtai_contracts::approval::v1::ListServiceItemsRequest;
+use zhongtai_contracts::approval::v1::approval_service_client::ApprovalServiceClient;
+use zhongtai_mesh::{ChannelConfig, Discovery, EtcdConfig, EtcdRegistry, MeshChannel, Registry};
+use zhongtai_scenarios::Process;
+use zhongtai_testkit::{EtcdServer, TestDatabase, amqp_url, eventually};
+
+const LEASE_TTL: Duration = Duration::from_secs(2);
+const INSTANCE_HEADER: &str = "zhongtai-instance";
+
+fn serve_approval(name: &str, etcd: &EtcdServer, db: &TestDatabase) -> Process {
+    let mut process = Process::spawn(
+        name,
+        &["serve", "approval"],
+        &[
+            ("DATABASE_URL", db.url().to_string()),
+            ("ETCD_ENDPOINTS", etcd.endpoint()),
+            ("AMQP_URL", amqp_url()),
+            ("ZHONGTAI_SERVER__LISTEN", "127.0.0.1:0".into()),
+            ("ZHONGTAI_SERVER__METRICS_LISTEN", "127.0.0.1:0".into()),
+            ("ZHONGTAI_MESH__LEASE_TTL_SECS", LEASE_TTL.as_secs().to_string()),
+            ("ZHONGTAI_SERVER__DRAIN_TIMEOUT_MS", "2000".into()),
+        ],
+    );
+    process.wait_for_output("registered in discovery", Duration::from_secs(60));
+    process
+}
+
+/// Instance ids in discovery.
+fn known(discovery: &Discovery) -> Vec<String> {
+    discovery.current().keys().cloned().collect()
+}
+
+/// One read-only (hence retryable) call; the instance that answered.
+async fn call(client: &mut ApprovalServiceClient<MeshChannel>) -> Result<String, tonic::Status> {
+    let response = client.list_service_items(Request::new(ListServiceItemsRequest::default())).await?;
+    Ok(response
+        .metadata()
+        .get(INSTANCE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string())
+}
+
+async fn calls(client: &mut ApprovalServiceClient<MeshChannel>, n: usize) -> BTreeMap<String, usize> {
+    let mut served = BTreeMap::new();
+    for i in 0..n {
+        let instance = call(client).await.unwrap_or_else(|s| panic!("call {i} failed: {s:?}"));
+        *served.entry(instance).or_insert(0) += 1;
+    }
+    served
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s6_instances_come_and_go_without_failed_calls() {
+    zhongtai_testkit::init_tracing();
+    let mut etcd = EtcdServer::start();
+    let db = TestDatabase::create().await;
+
+    let registry = EtcdRegistry::new(EtcdConfig {
+        endpoints: vec![etcd.endpoint()],
+        ..EtcdConfig::default()
+    })
+    .unwrap();
+    let discovery = registry.discover("approval");
+    let channel = MeshChannel::new(discovery.clone(), ChannelConfig::default());
+    let mut client = ApprovalServiceClient::new(channel);
+
+    // Two instances register; the client balances over both.
+    let mut a = serve_approval("approval-a", &etcd, &db);
+    let b = serve_approval("approval-b", &etcd, &db);
+    let two = eventually(Duration::from_secs(10), "two instances in discovery", || async {
+        let ids = known(&discovery);
+        (ids.len() == 2).then_some(ids)
+    })
+    .await;
+    let served = calls(&mut client, 60).await;
+    assert_eq!(served.keys().cloned().collect::<Vec<_>>(), two, "both instances serve: {served:?}");
+    assert!(served.values().all(|&n| n >= 5), "balanced over both: {served:?}");
+
+    // SIGKILL one: it leaves discovery within TTL + 1 s; calls keep working.
+    // Each process logs its instance id when it registers.
+    let a_id = two
+        .iter()
+        .find(|id| a.output().contains(id.as_str()))
+        .cloned()
+        .unwrap_or_else(|| panic!("no id of {two:?} in the log of approval-a:\n{}", a.output()));
+    let killed_at = Instant::now();
+    a.kill();
+    let mut failures = Vec::new();
+    while known(&discovery).contains(&a_id) {
+        assert!(killed_at.elapsed() < Duration::from_secs(30), "killed instance never left discovery");
+        if let Err(status) = call(&mut client).await {
+            failures.push(status);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let failover = killed_at.elapsed();
+    println!("S6: SIGKILLed instance left discovery after {failover:?} (lease TTL {LEASE_TTL:?})");
+    assert!(failover <= LEASE_TTL + Duration::from_secs(1), "took {failover:?}");
+    assert!(failures.is_empty(), "idempotent calls failed during failover: {failures:?}");
+    let served = calls(&mut client, 20).await;
+    assert!(!served.contains_key(&a_id), "{served:?}");
+
+    // A new instance gets traffic within 1 s of registering.
+    let c = serve_approval("approval-c", &etcd, &db);
+    let c_id = eventually(Duration::from_secs(10), "third instance in discovery", || async {
+        known(&discovery).into_iter().find(|id| !two.contains(id))
+    })
+    .await;
+    let registered_at = Instant::now();
+    loop {
+        if call(&mut client).await.expect("call succeeds") == c_id {
+            break;
+        }
+        assert!(registered_at.elapsed() < Duration::from_secs(1), "new instance got no traffic in 1 s");
+    }
+    println!("S6: new instance served its first call {:?} after discovery saw it", registered_at.elapsed());
+
+    // etcd down: callers keep their last known endpoints.
+    etcd.stop();
+    let served = calls(&mut client, 30).await;
+    assert_eq!(served.len(), 2, "both live instances still serve with etcd down: {served:?}");
+    assert_eq!(known(&discovery).len(), 2);
+
+    // etcd back with no data at all: instances re-register by themselves.
+    etcd.wipe_and_restart();
+    let fresh = EtcdRegistry::new(EtcdConfig {
+        endpoints: vec![etcd.endpoint()],
+        ..EtcdConfig::default()
+    })
+    .unwrap()
+    .discover("approval");
+    eventually(Duration::from_secs(30), "both instances re-registered in the new etcd", || async {
+        (fresh.current().len() == 2).then_some(())
+    })
+    .await;
+    eventually(Duration::from_secs(30), "the old watcher resynced", || async {
+        (known(&discovery).len() == 2).then_some(())
+    })
+    .await;
+    let served = calls(&mut client, 30).await;
+    assert_eq!(served.len(), 2, "{served:?}");
+
+    // Graceful stop: deregistered before the process exits.
+    for (mut process, name) in [(b, "b"), (c, "c")] {
+        process.terminate();
+        let status = process.wait_exit(Duration::from_secs(30));
+        assert!(status.success(), "approval-{name} exit {status}:\n{}", process.output());
+        assert!(!process.output().contains("panicked"), "{}", process.output());
+    }
+    eventually(Duration::from_secs(2), "stopped instances deregistered", || async {
+        fresh.current().is_empty().then_some(())
+    })
+    .await;
+}

@@ -1,0 +1,236 @@
+//! `zhongtai serve <service>` as operators run it: configuration errors,
+//! unreachable dependencies, and an event travelling from a service's outbox
+//! through the real RabbitMQ.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use lapin::options::{
+    BasicAckOptions, BasicConsumeOptions, ExchangeDeclareOptions, QueueBindOptions,
+    QueueDeclareOptions,
+};
+use lapin::types::FieldTable;
+use lapin::{Connection, ConnectionProperties, ExchangeKind};
+use prost::Message;
+use zhongtai_contracts::approval::v1::CreateServiceItemRequest;
+use zhongtai_contracts::approval::v1::approval_service_client::ApprovalServiceClient;
+use zhongtai_contracts::common::v1::Tenant;
+use zhongtai_contracts::events::v1::{EventEnvelope, ServiceItemCreated};
+use zhongtai_scenarios::{Process, grpc_probe};
+use zhongtai_testkit::{EtcdServer, TestDatabase, amqp_url, free_port};
+
+fn closed_port_url(scheme: &str) -> String {
+    format!("{scheme}://127.0.0.1:{}", free_port())
+}
+
+/// `listen=host:port` from the "serving" log line.
+fn listen_address(process: &Process) -> String {
+    let output = process.output();
+    let start = output.find("listen=").expect("serving line logged") + "listen=".len();
+    output[start..]
+        .split(|c: char| c.is_whitespace())
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn invalid_configuration_exits_non_zero_naming_the_keys() {
+    let output = std::process::Command::new(zhongtai_scenarios::zhongtai_bin())
+        .args(["serve", "approval"])
+        .env_remove("DATABASE_URL")
+        .env("ZHONGTAI_SERVER__LISTEN", "localhost")
+        .env("ZHONGTAI_MESH__LEASE_TTL_SECS", "0")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    for key in ["server.listen", "database.url", "mesh.lease_ttl_secs"] {
+        assert!(stderr.contains(key), "{key} not named in:\n{stderr}");
+    }
+    assert!(!stderr.contains("panicked"), "{stderr}");
+
+    // A value of the wrong type names its key too.
+    let output = std::process::Command::new(zhongtai_scenarios::zhongtai_bin())
+        .args(["serve", "approval"])
+        .env("DATABASE_URL", "sqlite::memory:")
+        .env("ZHONGTAI_SERVER__MAX_IN_FLIGHT", "lots")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.to_lowercase().contains("max_in_flight"), "{stderr}");
+
+    // A missing configuration file is named.
+    let output = std::process::Command::new(zhongtai_scenarios::zhongtai_bin())
+        .args(["serve", "approval", "--config", "/nonexistent/approval.toml"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("/nonexistent/approval.toml"), "{stderr}");
+}
+
+#[test]
+fn unreachable_database_is_retried_with_a_clear_log_line() {
+    let mut process = Process::spawn(
+        "approval",
+        &["serve", "approval"],
+        &[
+            ("DATABASE_URL", format!("{}/approval", closed_port_url("postgres"))),
+            ("ETCD_ENDPOINTS", closed_port_url("http")),
+            ("AMQP_URL", amqp_url()),
+            ("ZHONGTAI_SERVER__LISTEN", "127.0.0.1:0".into()),
+            ("ZHONGTAI_SERVER__METRICS_LISTEN", "127.0.0.1:0".into()),
+        ],
+    );
+    process.wait_for_output("dependency unreachable, retrying", Duration::from_secs(30));
+    assert!(process.output().contains("database"), "{}", process.output());
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(process.is_running(), "gave up:\n{}", process.output());
+    process.terminate();
+    assert!(process.wait_exit(Duration::from_secs(15)).success(), "{}", process.output());
+    assert!(!process.output().contains("panicked"), "{}", process.output());
+}
+
+#[test]
+fn unreachable_broker_is_retried_with_a_clear_log_line() {
+    let mut process = Process::spawn(
+        "approval",
+        &["serve", "approval"],
+        &[
+            ("DATABASE_URL", "sqlite::memory:".into()),
+            ("ETCD_ENDPOINTS", closed_port_url("http")),
+            ("AMQP_URL", format!("{}/%2f", closed_port_url("amqp"))),
+            ("ZHONGTAI_SERVER__LISTEN", "127.0.0.1:0".into()),
+            ("ZHONGTAI_SERVER__METRICS_LISTEN", "127.0.0.1:0".into()),
+        ],
+    );
+    process.wait_for_output("dependency unreachable, retrying", Duration::from_secs(30));
+    assert!(process.output().contains("rabbitmq"), "{}", process.output());
+    assert!(process.is_running(), "gave up:\n{}", process.output());
+    process.terminate();
+    assert!(process.wait_exit(Duration::from_secs(15)).success(), "{}", process.output());
+    assert!(!process.output().contains("panicked"), "{}", process.output());
+}
+
+#[test]
+fn unreachable_etcd_keeps_the_instance_not_serving_until_it_registers() {
+    let port = free_port();
+    let mut process = Process::spawn(
+        "approval",
+        &["serve", "approval"],
+        &[
+            ("DATABASE_URL", "sqlite::memory:".into()),
+            ("ETCD_ENDPOINTS", format!("http://127.0.0.1:{port}")),
+            ("AMQP_URL", amqp_url()),
+            ("ZHONGTAI_SERVER__LISTEN", "127.0.0.1:0".into()),
+            ("ZHONGTAI_SERVER__METRICS_LISTEN", "127.0.0.1:0".into()),
+        ],
+    );
+    process.wait_for_output("serving", Duration::from_secs(30));
+    let address = listen_address(&process);
+    std::thread::sleep(Duration::from_secs(2));
+    let report = grpc_probe(&["inspect", &address]);
+    assert_eq!(report["health"][""], "NOT_SERVING", "{report}");
+    assert!(process.is_running(), "{}", process.output());
+    process.terminate();
+    assert!(process.wait_exit(Duration::from_secs(15)).success(), "{}", process.output());
+    assert!(!process.output().contains("panicked"), "{}", process.output());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_created_item_is_published_to_rabbitmq_through_the_outbox() {
+    let etcd = EtcdServer::start();
+    let db = TestDatabase::create().await;
+    let exchange = format!("zt-test-{}", uuid::Uuid::new_v4().simple());
+
+    // An observer queue on the service's exchange, bound before the event.
+    let connection = Connection::connect(&amqp_url(), ConnectionProperties::default()).await.unwrap();
+    let channel = connection.create_channel().await.unwrap();
+    channel
+        .exchange_declare(
+            exchange.as_str().into(),
+            ExchangeKind::Topic,
+            ExchangeDeclareOptions { durable: true, ..Default::default() },
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
+    let queue = channel
+        .queue_declare(
+            "".into(),
+            QueueDeclareOptions { exclusive: true, auto_delete: true, ..Default::default() },
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
+    channel
+        .queue_bind(
+            queue.name().as_str().into(),
+            exchange.as_str().into(),
+            "approval.#".into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
+    let mut deliveries = channel
+        .basic_consume(
+            queue.name().as_str().into(),
+            "observer".into(),
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
+
+    let mut process = Process::spawn(
+        "approval",
+        &["serve", "approval"],
+        &[
+            ("DATABASE_URL", db.url().to_string()),
+            ("ETCD_ENDPOINTS", etcd.endpoint()),
+            ("AMQP_URL", amqp_url()),
+            ("ZHONGTAI_EVENTS__EXCHANGE", exchange.clone()),
+            ("ZHONGTAI_SERVER__LISTEN", "127.0.0.1:0".into()),
+            ("ZHONGTAI_SERVER__METRICS_LISTEN", "127.0.0.1:0".into()),
+        ],
+    );
+    process.wait_for_output("registered in discovery", Duration::from_secs(60));
+    let address = listen_address(&process);
+    let mut client = ApprovalServiceClient::connect(format!("http://{address}")).await.unwrap();
+    let created = client
+        .create_service_item(CreateServiceItemRequest {
+            tenant: Some(Tenant {
+                division_code: "331100".into(),
+                department: "market-regulation".into(),
+            }),
+            code: "business-licence".into(),
+            name: "营业执照设立登记".into(),
+            request_id: uuid::Uuid::new_v4().to_string(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_or_else(|s| panic!("create failed: {s:?}\n{}", process.output()))
+        .into_inner();
+    let item = created.item.expect("created item");
+
+    let delivery = tokio::time::timeout(Duration::from_secs(15), deliveries.next())
+        .await
+        .expect("event delivered through RabbitMQ")
+        .expect("consumer open")
+        .unwrap();
+    assert_eq!(delivery.routing_key.as_str(), "approval.service_item.created");
+    let envelope = EventEnvelope::decode(delivery.data.as_slice()).expect("envelope decodes");
+    assert_eq!(envelope.r#type, "approval.service_item.created");
+    assert_eq!(envelope.source, "approval");
+    let payload = envelope.payload.expect("payload");
+    let event = ServiceItemCreated::decode(payload.value.as_slice()).expect("payload decodes");
+    assert_eq!(event.item.map(|i| i.id), Some(item.id));
+    delivery.ack(BasicAckOptions::default()).await.unwrap();
+
+    process.terminate();
+    assert!(process.wait_exit(Duration::from_secs(15)).success(), "{}", process.output());
+    let _ = channel.exchange_delete(exchange.as_str().into(), Default::default()).await;
+}
