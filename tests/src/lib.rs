@@ -63,11 +63,20 @@ impl Process {
     /// (inherited variables that would change its configuration removed).
     pub fn spawn(name: &str, args: &[&str], envs: &[(&str, String)]) -> Self {
         let mut command = Command::new(zhongtai_bin());
-        command.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        command
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         for (key, _) in std::env::vars() {
             if key.starts_with("ZHONGTAI_")
-                || ["DATABASE_URL", "ETCD_ENDPOINTS", "AMQP_URL", "OTEL_EXPORTER_OTLP_ENDPOINT"]
-                    .contains(&key.as_str())
+                || [
+                    "DATABASE_URL",
+                    "ETCD_ENDPOINTS",
+                    "AMQP_URL",
+                    "OTEL_EXPORTER_OTLP_ENDPOINT",
+                ]
+                .contains(&key.as_str())
             {
                 command.env_remove(key);
             }
@@ -79,8 +88,14 @@ impl Process {
         let mut child = command.spawn().expect("zhongtai starts");
         let output = Arc::new(Mutex::new(String::new()));
         for stream in [
-            child.stdout.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
-            child.stderr.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
         ]
         .into_iter()
         .flatten()
@@ -111,7 +126,10 @@ impl Process {
 
     /// Everything the process printed so far.
     pub fn output(&self) -> String {
-        self.output.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.output
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Waits until the output contains `needle`; panics with the output
@@ -120,7 +138,11 @@ impl Process {
         let start = Instant::now();
         while !self.output().contains(needle) {
             if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("{} exited ({status}) before printing {needle:?}:\n{}", self.name, self.output());
+                panic!(
+                    "{} exited ({status}) before printing {needle:?}:\n{}",
+                    self.name,
+                    self.output()
+                );
             }
             assert!(
                 start.elapsed() < timeout,

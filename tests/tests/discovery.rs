@@ -5,6 +5,8 @@
 //! traffic at once, calls keep flowing with etcd down, and instances
 //! re-register by themselves when etcd comes back empty.
 
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns may panic: they are test code
+
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -28,7 +30,10 @@ fn serve_approval(name: &str, etcd: &EtcdServer, db: &TestDatabase) -> Process {
             ("AMQP_URL", amqp_url()),
             ("ZHONGTAI_SERVER__LISTEN", "127.0.0.1:0".into()),
             ("ZHONGTAI_SERVER__METRICS_LISTEN", "127.0.0.1:0".into()),
-            ("ZHONGTAI_MESH__LEASE_TTL_SECS", LEASE_TTL.as_secs().to_string()),
+            (
+                "ZHONGTAI_MESH__LEASE_TTL_SECS",
+                LEASE_TTL.as_secs().to_string(),
+            ),
             ("ZHONGTAI_SERVER__DRAIN_TIMEOUT_MS", "2000".into()),
         ],
     );
@@ -43,7 +48,9 @@ fn known(discovery: &Discovery) -> Vec<String> {
 
 /// One read-only (hence retryable) call; the instance that answered.
 async fn call(client: &mut ApprovalServiceClient<MeshChannel>) -> Result<String, tonic::Status> {
-    let response = client.list_service_items(Request::new(ListServiceItemsRequest::default())).await?;
+    let response = client
+        .list_service_items(Request::new(ListServiceItemsRequest::default()))
+        .await?;
     Ok(response
         .metadata()
         .get(INSTANCE_HEADER)
@@ -52,10 +59,15 @@ async fn call(client: &mut ApprovalServiceClient<MeshChannel>) -> Result<String,
         .to_string())
 }
 
-async fn calls(client: &mut ApprovalServiceClient<MeshChannel>, n: usize) -> BTreeMap<String, usize> {
+async fn calls(
+    client: &mut ApprovalServiceClient<MeshChannel>,
+    n: usize,
+) -> BTreeMap<String, usize> {
     let mut served = BTreeMap::new();
     for i in 0..n {
-        let instance = call(client).await.unwrap_or_else(|s| panic!("call {i} failed: {s:?}"));
+        let instance = call(client)
+            .await
+            .unwrap_or_else(|s| panic!("call {i} failed: {s:?}"));
         *served.entry(instance).or_insert(0) += 1;
     }
     served
@@ -79,14 +91,25 @@ async fn s6_instances_come_and_go_without_failed_calls() {
     // Two instances register; the client balances over both.
     let mut a = serve_approval("approval-a", &etcd, &db);
     let b = serve_approval("approval-b", &etcd, &db);
-    let two = eventually(Duration::from_secs(10), "two instances in discovery", || async {
-        let ids = known(&discovery);
-        (ids.len() == 2).then_some(ids)
-    })
+    let two = eventually(
+        Duration::from_secs(10),
+        "two instances in discovery",
+        || async {
+            let ids = known(&discovery);
+            (ids.len() == 2).then_some(ids)
+        },
+    )
     .await;
     let served = calls(&mut client, 60).await;
-    assert_eq!(served.keys().cloned().collect::<Vec<_>>(), two, "both instances serve: {served:?}");
-    assert!(served.values().all(|&n| n >= 5), "balanced over both: {served:?}");
+    assert_eq!(
+        served.keys().cloned().collect::<Vec<_>>(),
+        two,
+        "both instances serve: {served:?}"
+    );
+    assert!(
+        served.values().all(|&n| n >= 5),
+        "balanced over both: {served:?}"
+    );
 
     // SIGKILL one: it leaves discovery within TTL + 1 s; calls keep working.
     // Each process logs its instance id when it registers.
@@ -99,7 +122,10 @@ async fn s6_instances_come_and_go_without_failed_calls() {
     a.kill();
     let mut failures = Vec::new();
     while known(&discovery).contains(&a_id) {
-        assert!(killed_at.elapsed() < Duration::from_secs(30), "killed instance never left discovery");
+        assert!(
+            killed_at.elapsed() < Duration::from_secs(30),
+            "killed instance never left discovery"
+        );
         if let Err(status) = call(&mut client).await {
             failures.push(status);
         }
@@ -107,30 +133,48 @@ async fn s6_instances_come_and_go_without_failed_calls() {
     }
     let failover = killed_at.elapsed();
     println!("S6: SIGKILLed instance left discovery after {failover:?} (lease TTL {LEASE_TTL:?})");
-    assert!(failover <= LEASE_TTL + Duration::from_secs(1), "took {failover:?}");
-    assert!(failures.is_empty(), "idempotent calls failed during failover: {failures:?}");
+    assert!(
+        failover <= LEASE_TTL + Duration::from_secs(1),
+        "took {failover:?}"
+    );
+    assert!(
+        failures.is_empty(),
+        "idempotent calls failed during failover: {failures:?}"
+    );
     let served = calls(&mut client, 20).await;
     assert!(!served.contains_key(&a_id), "{served:?}");
 
     // A new instance gets traffic within 1 s of registering.
     let c = serve_approval("approval-c", &etcd, &db);
-    let c_id = eventually(Duration::from_secs(10), "third instance in discovery", || async {
-        known(&discovery).into_iter().find(|id| !two.contains(id))
-    })
+    let c_id = eventually(
+        Duration::from_secs(10),
+        "third instance in discovery",
+        || async { known(&discovery).into_iter().find(|id| !two.contains(id)) },
+    )
     .await;
     let registered_at = Instant::now();
     loop {
         if call(&mut client).await.expect("call succeeds") == c_id {
             break;
         }
-        assert!(registered_at.elapsed() < Duration::from_secs(1), "new instance got no traffic in 1 s");
+        assert!(
+            registered_at.elapsed() < Duration::from_secs(1),
+            "new instance got no traffic in 1 s"
+        );
     }
-    println!("S6: new instance served its first call {:?} after discovery saw it", registered_at.elapsed());
+    println!(
+        "S6: new instance served its first call {:?} after discovery saw it",
+        registered_at.elapsed()
+    );
 
     // etcd down: callers keep their last known endpoints.
     etcd.stop();
     let served = calls(&mut client, 30).await;
-    assert_eq!(served.len(), 2, "both live instances still serve with etcd down: {served:?}");
+    assert_eq!(
+        served.len(),
+        2,
+        "both live instances still serve with etcd down: {served:?}"
+    );
     assert_eq!(known(&discovery).len(), 2);
 
     // etcd back with no data at all: instances re-register by themselves.
@@ -141,13 +185,17 @@ async fn s6_instances_come_and_go_without_failed_calls() {
     })
     .unwrap()
     .discover("approval");
-    eventually(Duration::from_secs(30), "both instances re-registered in the new etcd", || async {
-        (fresh.current().len() == 2).then_some(())
-    })
+    eventually(
+        Duration::from_secs(30),
+        "both instances re-registered in the new etcd",
+        || async { (fresh.current().len() == 2).then_some(()) },
+    )
     .await;
-    eventually(Duration::from_secs(30), "the old watcher resynced", || async {
-        (known(&discovery).len() == 2).then_some(())
-    })
+    eventually(
+        Duration::from_secs(30),
+        "the old watcher resynced",
+        || async { (known(&discovery).len() == 2).then_some(()) },
+    )
     .await;
     let served = calls(&mut client, 30).await;
     assert_eq!(served.len(), 2, "{served:?}");
@@ -156,11 +204,21 @@ async fn s6_instances_come_and_go_without_failed_calls() {
     for (mut process, name) in [(b, "b"), (c, "c")] {
         process.terminate();
         let status = process.wait_exit(Duration::from_secs(30));
-        assert!(status.success(), "approval-{name} exit {status}:\n{}", process.output());
-        assert!(!process.output().contains("panicked"), "{}", process.output());
+        assert!(
+            status.success(),
+            "approval-{name} exit {status}:\n{}",
+            process.output()
+        );
+        assert!(
+            !process.output().contains("panicked"),
+            "{}",
+            process.output()
+        );
     }
-    eventually(Duration::from_secs(2), "stopped instances deregistered", || async {
-        fresh.current().is_empty().then_some(())
-    })
+    eventually(
+        Duration::from_secs(2),
+        "stopped instances deregistered",
+        || async { fresh.current().is_empty().then_some(()) },
+    )
     .await;
 }

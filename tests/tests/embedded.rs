@@ -2,6 +2,8 @@
 //! checked from outside with grpcio (health protocol, reflection, raw bytes)
 //! and with the project's own CLI.
 
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns may panic: they are test code
+
 use std::time::{Duration, Instant};
 
 use zhongtai_scenarios::{Process, grpc_probe};
@@ -40,14 +42,25 @@ fn up_serves_every_service_with_health_reflection_and_clean_shutdown() {
     let data_dir = data.path().to_str().unwrap().to_string();
     let mut up = Process::spawn(
         "up",
-        &["up", "--data-dir", &data_dir, "--base-port", "0", "--metrics", "127.0.0.1:0"],
+        &[
+            "up",
+            "--data-dir",
+            &data_dir,
+            "--base-port",
+            "0",
+            "--metrics",
+            "127.0.0.1:0",
+        ],
         &[],
     );
     up.wait_for_output("Zhongtai is up", Duration::from_secs(60));
     let endpoints = endpoints(data.path());
 
     for (service, grpc_service) in SERVICES {
-        let address = endpoints["services"][service].as_str().expect("service listed").to_string();
+        let address = endpoints["services"][service]
+            .as_str()
+            .expect("service listed")
+            .to_string();
         // Registration in the in-process registry follows the bind at once;
         // give the health status a moment to flip to SERVING.
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -59,16 +72,25 @@ fn up_serves_every_service_with_health_reflection_and_clean_shutdown() {
             std::thread::sleep(Duration::from_millis(100));
         };
         assert_eq!(report["health"][""], "SERVING", "{service}: {report}");
-        assert_eq!(report["health"][grpc_service], "SERVING", "{service}: {report}");
+        assert_eq!(
+            report["health"][grpc_service], "SERVING",
+            "{service}: {report}"
+        );
         let listed: Vec<&str> = report["services"]
             .as_array()
             .unwrap()
             .iter()
             .filter_map(|s| s.as_str())
             .collect();
-        assert!(listed.contains(&grpc_service), "{service} reflection lists {listed:?}");
+        assert!(
+            listed.contains(&grpc_service),
+            "{service} reflection lists {listed:?}"
+        );
         assert!(listed.contains(&"grpc.health.v1.Health"), "{listed:?}");
-        assert_eq!(report["resolved"][grpc_service], true, "{service}: {report}");
+        assert_eq!(
+            report["resolved"][grpc_service], true,
+            "{service}: {report}"
+        );
     }
 
     // The project's CLI sees the same platform.
@@ -93,7 +115,10 @@ fn up_serves_every_service_with_health_reflection_and_clean_shutdown() {
     let status = up.wait_exit(Duration::from_secs(30));
     assert!(status.success(), "exit {status}:\n{}", up.output());
     assert!(!up.output().contains("panicked"), "{}", up.output());
-    assert!(!data.path().join("endpoints.json").exists(), "endpoints file left behind");
+    assert!(
+        !data.path().join("endpoints.json").exists(),
+        "endpoints file left behind"
+    );
 }
 
 #[test]
@@ -102,11 +127,22 @@ fn malformed_and_oversize_messages_get_precise_codes() {
     let data_dir = data.path().to_str().unwrap().to_string();
     let mut up = Process::spawn(
         "up",
-        &["up", "--data-dir", &data_dir, "--base-port", "0", "--metrics", "off"],
+        &[
+            "up",
+            "--data-dir",
+            &data_dir,
+            "--base-port",
+            "0",
+            "--metrics",
+            "off",
+        ],
         &[],
     );
     up.wait_for_output("Zhongtai is up", Duration::from_secs(60));
-    let address = endpoints(data.path())["services"]["approval"].as_str().unwrap().to_string();
+    let address = endpoints(data.path())["services"]["approval"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let create = "/zhongtai.approval.v1.ApprovalService/CreateServiceItem";
 
     // Field 1 (tenant), length-delimited, claims 100 bytes but has 2.
@@ -118,7 +154,12 @@ fn malformed_and_oversize_messages_get_precise_codes() {
     assert_eq!(empty["code"], "INVALID_ARGUMENT", "{empty}");
 
     // 5 MiB of zeros is over the 4 MiB default limit.
-    let oversize = grpc_probe(&["raw", &address, create, &format!("zeros:{}", 5 * 1024 * 1024)]);
+    let oversize = grpc_probe(&[
+        "raw",
+        &address,
+        create,
+        &format!("zeros:{}", 5 * 1024 * 1024),
+    ]);
     assert_eq!(oversize["code"], "RESOURCE_EXHAUSTED", "{oversize}");
 
     // The server is still fine after all of that.
@@ -128,7 +169,11 @@ fn malformed_and_oversize_messages_get_precise_codes() {
     assert!(!up.output().contains("panicked"), "{}", up.output());
 
     up.terminate();
-    assert!(up.wait_exit(Duration::from_secs(30)).success(), "{}", up.output());
+    assert!(
+        up.wait_exit(Duration::from_secs(30)).success(),
+        "{}",
+        up.output()
+    );
 }
 
 #[test]
@@ -137,7 +182,15 @@ fn cli_creates_and_lists_service_items_with_json_output() {
     let data_dir = data.path().to_str().unwrap().to_string();
     let mut up = Process::spawn(
         "up",
-        &["up", "--data-dir", &data_dir, "--base-port", "0", "--metrics", "off"],
+        &[
+            "up",
+            "--data-dir",
+            &data_dir,
+            "--base-port",
+            "0",
+            "--metrics",
+            "off",
+        ],
         &[],
     );
     up.wait_for_output("Zhongtai is up", Duration::from_secs(60));
@@ -174,22 +227,43 @@ fn cli_creates_and_lists_service_items_with_json_output() {
     // Bad input: a clear error, non-zero exit, nothing created.
     let (ok, _, stderr) = cli(
         data.path(),
-        &["item", "create", "--tenant", "not-a-division", "--code", "x", "--name", "x"],
+        &[
+            "item",
+            "create",
+            "--tenant",
+            "not-a-division",
+            "--code",
+            "x",
+            "--name",
+            "x",
+        ],
     );
     assert!(!ok);
     assert!(stderr.contains("tenant"), "{stderr}");
     let (_, stdout, _) = cli(data.path(), &["item", "list", "--json"]);
     let listed: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    assert_eq!(listed["items"].as_array().map(Vec::len), Some(1), "{listed}");
+    assert_eq!(
+        listed["items"].as_array().map(Vec::len),
+        Some(1),
+        "{listed}"
+    );
 
     up.terminate();
-    assert!(up.wait_exit(Duration::from_secs(30)).success(), "{}", up.output());
+    assert!(
+        up.wait_exit(Duration::from_secs(30)).success(),
+        "{}",
+        up.output()
+    );
 }
 
 fn http_get(address: &str, path: &str) -> String {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(address).expect("metrics endpoint listens");
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n").unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     response

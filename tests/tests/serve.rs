@@ -2,6 +2,8 @@
 //! unreachable dependencies, and an event travelling from a service's outbox
 //! through the real RabbitMQ.
 
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns may panic: they are test code
+
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -63,7 +65,12 @@ fn invalid_configuration_exits_non_zero_naming_the_keys() {
 
     // A missing configuration file is named.
     let output = std::process::Command::new(zhongtai_scenarios::zhongtai_bin())
-        .args(["serve", "approval", "--config", "/nonexistent/approval.toml"])
+        .args([
+            "serve",
+            "approval",
+            "--config",
+            "/nonexistent/approval.toml",
+        ])
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -77,7 +84,10 @@ fn unreachable_database_is_retried_with_a_clear_log_line() {
         "approval",
         &["serve", "approval"],
         &[
-            ("DATABASE_URL", format!("{}/approval", closed_port_url("postgres"))),
+            (
+                "DATABASE_URL",
+                format!("{}/approval", closed_port_url("postgres")),
+            ),
             ("ETCD_ENDPOINTS", closed_port_url("http")),
             ("AMQP_URL", amqp_url()),
             ("ZHONGTAI_SERVER__LISTEN", "127.0.0.1:0".into()),
@@ -85,12 +95,24 @@ fn unreachable_database_is_retried_with_a_clear_log_line() {
         ],
     );
     process.wait_for_output("dependency unreachable, retrying", Duration::from_secs(30));
-    assert!(process.output().contains("database"), "{}", process.output());
+    assert!(
+        process.output().contains("database"),
+        "{}",
+        process.output()
+    );
     std::thread::sleep(Duration::from_secs(1));
     assert!(process.is_running(), "gave up:\n{}", process.output());
     process.terminate();
-    assert!(process.wait_exit(Duration::from_secs(15)).success(), "{}", process.output());
-    assert!(!process.output().contains("panicked"), "{}", process.output());
+    assert!(
+        process.wait_exit(Duration::from_secs(15)).success(),
+        "{}",
+        process.output()
+    );
+    assert!(
+        !process.output().contains("panicked"),
+        "{}",
+        process.output()
+    );
 }
 
 #[test]
@@ -107,11 +129,23 @@ fn unreachable_broker_is_retried_with_a_clear_log_line() {
         ],
     );
     process.wait_for_output("dependency unreachable, retrying", Duration::from_secs(30));
-    assert!(process.output().contains("rabbitmq"), "{}", process.output());
+    assert!(
+        process.output().contains("rabbitmq"),
+        "{}",
+        process.output()
+    );
     assert!(process.is_running(), "gave up:\n{}", process.output());
     process.terminate();
-    assert!(process.wait_exit(Duration::from_secs(15)).success(), "{}", process.output());
-    assert!(!process.output().contains("panicked"), "{}", process.output());
+    assert!(
+        process.wait_exit(Duration::from_secs(15)).success(),
+        "{}",
+        process.output()
+    );
+    assert!(
+        !process.output().contains("panicked"),
+        "{}",
+        process.output()
+    );
 }
 
 #[test]
@@ -135,8 +169,16 @@ fn unreachable_etcd_keeps_the_instance_not_serving_until_it_registers() {
     assert_eq!(report["health"][""], "NOT_SERVING", "{report}");
     assert!(process.is_running(), "{}", process.output());
     process.terminate();
-    assert!(process.wait_exit(Duration::from_secs(15)).success(), "{}", process.output());
-    assert!(!process.output().contains("panicked"), "{}", process.output());
+    assert!(
+        process.wait_exit(Duration::from_secs(15)).success(),
+        "{}",
+        process.output()
+    );
+    assert!(
+        !process.output().contains("panicked"),
+        "{}",
+        process.output()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -146,13 +188,18 @@ async fn a_created_item_is_published_to_rabbitmq_through_the_outbox() {
     let exchange = format!("zt-test-{}", uuid::Uuid::new_v4().simple());
 
     // An observer queue on the service's exchange, bound before the event.
-    let connection = Connection::connect(&amqp_url(), ConnectionProperties::default()).await.unwrap();
+    let connection = Connection::connect(&amqp_url(), ConnectionProperties::default())
+        .await
+        .unwrap();
     let channel = connection.create_channel().await.unwrap();
     channel
         .exchange_declare(
             exchange.as_str().into(),
             ExchangeKind::Topic,
-            ExchangeDeclareOptions { durable: true, ..Default::default() },
+            ExchangeDeclareOptions {
+                durable: true,
+                ..Default::default()
+            },
             FieldTable::default(),
         )
         .await
@@ -160,7 +207,11 @@ async fn a_created_item_is_published_to_rabbitmq_through_the_outbox() {
     let queue = channel
         .queue_declare(
             "".into(),
-            QueueDeclareOptions { exclusive: true, auto_delete: true, ..Default::default() },
+            QueueDeclareOptions {
+                exclusive: true,
+                auto_delete: true,
+                ..Default::default()
+            },
             FieldTable::default(),
         )
         .await
@@ -199,7 +250,9 @@ async fn a_created_item_is_published_to_rabbitmq_through_the_outbox() {
     );
     process.wait_for_output("registered in discovery", Duration::from_secs(60));
     let address = listen_address(&process);
-    let mut client = ApprovalServiceClient::connect(format!("http://{address}")).await.unwrap();
+    let mut client = ApprovalServiceClient::connect(format!("http://{address}"))
+        .await
+        .unwrap();
     let created = client
         .create_service_item(CreateServiceItemRequest {
             tenant: Some(Tenant {
@@ -221,7 +274,10 @@ async fn a_created_item_is_published_to_rabbitmq_through_the_outbox() {
         .expect("event delivered through RabbitMQ")
         .expect("consumer open")
         .unwrap();
-    assert_eq!(delivery.routing_key.as_str(), "approval.service_item.created");
+    assert_eq!(
+        delivery.routing_key.as_str(),
+        "approval.service_item.created"
+    );
     let envelope = EventEnvelope::decode(delivery.data.as_slice()).expect("envelope decodes");
     assert_eq!(envelope.r#type, "approval.service_item.created");
     assert_eq!(envelope.source, "approval");
@@ -231,6 +287,12 @@ async fn a_created_item_is_published_to_rabbitmq_through_the_outbox() {
     delivery.ack(BasicAckOptions::default()).await.unwrap();
 
     process.terminate();
-    assert!(process.wait_exit(Duration::from_secs(15)).success(), "{}", process.output());
-    let _ = channel.exchange_delete(exchange.as_str().into(), Default::default()).await;
+    assert!(
+        process.wait_exit(Duration::from_secs(15)).success(),
+        "{}",
+        process.output()
+    );
+    let _ = channel
+        .exchange_delete(exchange.as_str().into(), Default::default())
+        .await;
 }

@@ -331,7 +331,12 @@ fn variable_for(key: &str) -> String {
         .iter()
         .find(|(_, k)| *k == key)
         .map(|(name, _)| (*name).to_string())
-        .unwrap_or_else(|| format!("{ENV_PREFIX}{}", key.replace('.', "__").to_ascii_uppercase()))
+        .unwrap_or_else(|| {
+            format!(
+                "{ENV_PREFIX}{}",
+                key.replace('.', "__").to_ascii_uppercase()
+            )
+        })
 }
 
 fn list_or_comma_separated<'de, D>(deserializer: D) -> Result<Vec<String>, D::Error>
@@ -379,7 +384,10 @@ fn check_scheme(problems: &mut Vec<ConfigProblem>, key: &str, value: &str, schem
         problem(
             problems,
             key,
-            format!("must be a URL starting with {}", schemes.join(": or ") + ":"),
+            format!(
+                "must be a URL starting with {}",
+                schemes.join(": or ") + ":"
+            ),
         );
     }
 }
@@ -406,10 +414,17 @@ impl Validate for ServerConfig {
         if let Some(metrics) = &self.metrics_listen {
             check_socket_addr(problems, "server.metrics_listen", metrics);
         }
-        if let Some(advertise) = &self.advertise {
-            if advertise.rsplit_once(':').and_then(|(_, p)| p.parse::<u16>().ok()).is_none() {
-                problem(problems, "server.advertise", format!("`{advertise}` is not host:port"));
-            }
+        if let Some(advertise) = &self.advertise
+            && advertise
+                .rsplit_once(':')
+                .and_then(|(_, p)| p.parse::<u16>().ok())
+                .is_none()
+        {
+            problem(
+                problems,
+                "server.advertise",
+                format!("`{advertise}` is not host:port"),
+            );
         }
         check_range(problems, "server.weight", self.weight, 1, 10_000);
         check_range(
@@ -419,9 +434,21 @@ impl Validate for ServerConfig {
             1024,
             64 * 1024 * 1024,
         );
-        check_range(problems, "server.max_in_flight", self.max_in_flight, 1, 1_000_000);
+        check_range(
+            problems,
+            "server.max_in_flight",
+            self.max_in_flight,
+            1,
+            1_000_000,
+        );
         if let Some(rate) = self.rate_limit_per_second {
-            check_range(problems, "server.rate_limit_per_second", rate, 1, 10_000_000);
+            check_range(
+                problems,
+                "server.rate_limit_per_second",
+                rate,
+                1,
+                10_000_000,
+            );
         }
         check_range(
             problems,
@@ -430,7 +457,13 @@ impl Validate for ServerConfig {
             10,
             3_600_000,
         );
-        check_range(problems, "server.drain_timeout_ms", self.drain_timeout_ms, 0, 600_000);
+        check_range(
+            problems,
+            "server.drain_timeout_ms",
+            self.drain_timeout_ms,
+            0,
+            600_000,
+        );
     }
 }
 
@@ -446,7 +479,13 @@ impl Validate for DatabaseConfig {
                 &["postgres", "postgresql", "sqlite"],
             );
         }
-        check_range(problems, "database.max_connections", self.max_connections, 1, 1000);
+        check_range(
+            problems,
+            "database.max_connections",
+            self.max_connections,
+            1,
+            1000,
+        );
     }
 }
 
@@ -454,39 +493,86 @@ impl Validate for MeshConfig {
     fn validate(&self, problems: &mut Vec<ConfigProblem>) {
         if self.registry == RegistryKind::Etcd {
             if self.etcd_endpoints.is_empty() {
-                problem(problems, "mesh.etcd_endpoints", "at least one endpoint is required");
+                problem(
+                    problems,
+                    "mesh.etcd_endpoints",
+                    "at least one endpoint is required",
+                );
             }
             for endpoint in &self.etcd_endpoints {
-                check_scheme(problems, "mesh.etcd_endpoints", endpoint, &["http", "https"]);
+                check_scheme(
+                    problems,
+                    "mesh.etcd_endpoints",
+                    endpoint,
+                    &["http", "https"],
+                );
             }
         }
         if !self.prefix.starts_with('/') || self.prefix.ends_with('/') {
-            problem(problems, "mesh.prefix", "must start with '/' and not end with '/'");
+            problem(
+                problems,
+                "mesh.prefix",
+                "must start with '/' and not end with '/'",
+            );
         }
         check_range(problems, "mesh.lease_ttl_secs", self.lease_ttl_secs, 2, 300);
-        check_range(problems, "mesh.default_deadline_ms", self.default_deadline_ms, 10, 3_600_000);
+        check_range(
+            problems,
+            "mesh.default_deadline_ms",
+            self.default_deadline_ms,
+            10,
+            3_600_000,
+        );
         check_range(problems, "mesh.max_attempts", self.max_attempts, 1, 10);
-        check_range(problems, "mesh.connect_timeout_ms", self.connect_timeout_ms, 10, 60_000);
+        check_range(
+            problems,
+            "mesh.connect_timeout_ms",
+            self.connect_timeout_ms,
+            10,
+            60_000,
+        );
     }
 }
 
 impl Validate for EventsConfig {
     fn validate(&self, problems: &mut Vec<ConfigProblem>) {
         if self.bus == BusKind::Rabbitmq {
-            check_scheme(problems, "events.amqp_url", self.amqp_url.expose(), &["amqp", "amqps"]);
+            check_scheme(
+                problems,
+                "events.amqp_url",
+                self.amqp_url.expose(),
+                &["amqp", "amqps"],
+            );
         }
         if self.exchange.trim().is_empty() {
             problem(problems, "events.exchange", "must not be empty");
         }
-        check_range(problems, "events.relay_batch_size", self.relay_batch_size, 1, 10_000);
-        check_range(problems, "events.relay_poll_ms", self.relay_poll_ms, 10, 60_000);
+        check_range(
+            problems,
+            "events.relay_batch_size",
+            self.relay_batch_size,
+            1,
+            10_000,
+        );
+        check_range(
+            problems,
+            "events.relay_poll_ms",
+            self.relay_poll_ms,
+            10,
+            60_000,
+        );
     }
 }
 
 impl Validate for TelemetrySettings {
     fn validate(&self, problems: &mut Vec<ConfigProblem>) {
         if let Some(endpoint) = &self.otlp_endpoint {
-            check_scheme(problems, "telemetry.otlp_endpoint", endpoint, &["http", "https"]);
+            check_scheme(
+                problems,
+                "telemetry.otlp_endpoint",
+                endpoint,
+                &["http", "https"],
+            );
         }
     }
 }
@@ -502,6 +588,8 @@ impl Validate for ServeConfig {
 }
 
 #[cfg(test)]
+// figment's Jail returns its own large error type.
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
     use figment::Jail;
@@ -520,7 +608,10 @@ mod tests {
             jail.set_env("ZHONGTAI_SERVER__LISTEN", "127.0.0.1:6000");
             let config = load_serve(None).map_err(|e| e.to_string())?;
             assert_eq!(config.database.url.expose(), "postgres://u:p@db/approval");
-            assert_eq!(config.mesh.etcd_endpoints, vec!["http://e1:2379", "http://e2:2379"]);
+            assert_eq!(
+                config.mesh.etcd_endpoints,
+                vec!["http://e1:2379", "http://e2:2379"]
+            );
             assert_eq!(config.events.amqp_url.expose(), "amqp://mq:5672/%2f");
             assert_eq!(config.server.listen, "127.0.0.1:6000");
             Ok(())

@@ -59,7 +59,7 @@ impl ServiceRoutes {
     }
 
     /// Adds a generated tonic server (e.g. `ApprovalServiceServer::new(api)`).
-    pub fn add<S>(mut self, service: S) -> Self
+    pub fn with_service<S>(mut self, service: S) -> Self
     where
         S: tower::Service<Request<Body>, Response = Response<Body>, Error = Infallible>
             + NamedService
@@ -120,7 +120,10 @@ impl ServiceHost {
 
     /// How this service ranks its methods when shedding load (default: all
     /// Normal; health checks are always Critical).
-    pub fn with_priorities(mut self, classify: Arc<dyn Fn(&str) -> Priority + Send + Sync>) -> Self {
+    pub fn with_priorities(
+        mut self,
+        classify: Arc<dyn Fn(&str) -> Priority + Send + Sync>,
+    ) -> Self {
         self.priorities = classify;
         self
     }
@@ -170,10 +173,11 @@ impl ServiceHost {
                 .register_encoded_file_descriptor_set(
                     tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
                 );
-            for name in names
-                .iter()
-                .copied()
-                .chain([HEALTH_SERVICE, REFLECTION_V1, REFLECTION_V1ALPHA])
+            for name in
+                names
+                    .iter()
+                    .copied()
+                    .chain([HEALTH_SERVICE, REFLECTION_V1, REFLECTION_V1ALPHA])
             {
                 builder = builder.with_service_name(name);
             }
@@ -237,7 +241,9 @@ impl ServiceHost {
         drain.cancel();
         match tokio::time::timeout(drain_timeout, server).await {
             Ok(Ok(result)) => result,
-            Ok(Err(e)) => Err(HostError::Stopped(format!("the gRPC server task failed: {e}"))),
+            Ok(Err(e)) => Err(HostError::Stopped(format!(
+                "the gRPC server task failed: {e}"
+            ))),
             Err(_) => {
                 tracing::warn!(
                     service,

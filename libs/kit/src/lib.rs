@@ -21,11 +21,11 @@ pub mod validation;
 
 pub use config::{ServeConfig, ServerConfig};
 pub use host::{HostError, ServiceHost, ServiceRoutes};
+pub use paging::{Page, PageQuery};
 pub use platform::{Platform, ServiceChannel};
 pub use retry::retry_forever;
 pub use secret::Secret;
 pub use service::{RunningService, ServiceContext, ServiceError, ServiceModule, ServiceSettings};
-pub use paging::{Page, PageQuery};
 pub use status::ApiError;
 pub use tenant::{DivisionCode, TenantId};
 pub use validation::Validator;

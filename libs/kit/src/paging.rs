@@ -26,7 +26,10 @@ impl PageQuery {
         let size = match page_size {
             0 => DEFAULT_PAGE_SIZE,
             n if n < 0 => {
-                return Err(ApiError::invalid_field("page.page_size", "must not be negative"));
+                return Err(ApiError::invalid_field(
+                    "page.page_size",
+                    "must not be negative",
+                ));
             }
             n => (n as u64).min(MAX_PAGE_SIZE),
         };
@@ -110,8 +113,14 @@ mod tests {
 
     #[test]
     fn defaults_and_caps_the_size() {
-        assert_eq!(PageQuery::parse(0, "").map(|q| q.size).ok(), Some(DEFAULT_PAGE_SIZE));
-        assert_eq!(PageQuery::parse(10_000, "").map(|q| q.size).ok(), Some(MAX_PAGE_SIZE));
+        assert_eq!(
+            PageQuery::parse(0, "").map(|q| q.size).ok(),
+            Some(DEFAULT_PAGE_SIZE)
+        );
+        assert_eq!(
+            PageQuery::parse(10_000, "").map(|q| q.size).ok(),
+            Some(MAX_PAGE_SIZE)
+        );
         assert!(PageQuery::parse(-1, "").is_err());
     }
 

@@ -91,9 +91,10 @@ impl Platform {
                     exchange: events.exchange.clone(),
                     ..RabbitConfig::default()
                 };
-                let bus = retry_forever("rabbitmq", shutdown, || RabbitBus::connect(config.clone()))
-                    .await
-                    .ok_or(PlatformError::Cancelled)?;
+                let bus =
+                    retry_forever("rabbitmq", shutdown, || RabbitBus::connect(config.clone()))
+                        .await
+                        .ok_or(PlatformError::Cancelled)?;
                 Arc::new(bus)
             }
             BusKind::InProcess => Arc::new(InProcessBus::new()),

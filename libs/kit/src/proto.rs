@@ -86,7 +86,10 @@ mod tests {
             division_code: "331100".into(),
             department: "housing-fund".into(),
         };
-        assert_eq!(tenant("tenant", Some(&ok)).map(|t| t.key()).ok(), Some("331100/housing-fund".into()));
+        assert_eq!(
+            tenant("tenant", Some(&ok)).map(|t| t.key()).ok(),
+            Some("331100/housing-fund".into())
+        );
         let bad = common::Tenant {
             division_code: "33".into(),
             department: String::new(),

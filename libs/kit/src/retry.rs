@@ -31,7 +31,11 @@ where
         match result {
             Ok(value) => {
                 if attempt_number > 1 {
-                    tracing::info!(dependency, attempts = attempt_number, "dependency reachable");
+                    tracing::info!(
+                        dependency,
+                        attempts = attempt_number,
+                        "dependency reachable"
+                    );
                 }
                 return Some(value);
             }

@@ -113,8 +113,12 @@ impl ApiError {
     /// The caller may not do this; `reason_code` is a stable machine-readable
     /// explanation put in the ErrorInfo metadata.
     pub fn permission_denied(reason_code: &str, message: impl Into<String>) -> Self {
-        Self::new(Code::PermissionDenied, ErrorReason::PermissionDenied, message)
-            .with_metadata("denial", reason_code)
+        Self::new(
+            Code::PermissionDenied,
+            ErrorReason::PermissionDenied,
+            message,
+        )
+        .with_metadata("denial", reason_code)
     }
 
     /// A dependency (database, broker, another service) is unavailable.

@@ -149,7 +149,15 @@ mod tests {
 
     #[test]
     fn rejects_bad_codes() {
-        for bad in ["", "33110", "3311000", "33a100", "001100", "991100", "３３１１００"] {
+        for bad in [
+            "",
+            "33110",
+            "3311000",
+            "33a100",
+            "001100",
+            "991100",
+            "３３１１００",
+        ] {
             assert!(DivisionCode::parse(bad).is_err(), "{bad} accepted");
         }
     }

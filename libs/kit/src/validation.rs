@@ -60,7 +60,10 @@ impl Validator {
     /// Limits the number of items in a list.
     pub fn max_items(&mut self, field: &str, count: usize, max: usize) {
         if count > max {
-            self.violation(field, format!("must have at most {max} items (got {count})"));
+            self.violation(
+                field,
+                format!("must have at most {max} items (got {count})"),
+            );
         }
     }
 

@@ -4,7 +4,9 @@
 use tonic::{Request, Response, Status};
 use zhongtai_contracts::approval::v1 as pb;
 use zhongtai_contracts::approval::v1::approval_service_server::ApprovalService;
-use zhongtai_kit::proto::{optional_tenant, page_query, page_response, tenant, tenant_message, timestamp};
+use zhongtai_kit::proto::{
+    optional_tenant, page_query, page_response, tenant, tenant_message, timestamp,
+};
 use zhongtai_kit::{ApiError, Validator};
 
 use crate::domain::{
@@ -81,7 +83,10 @@ impl ApprovalService for ApprovalApi {
 
 fn draft_from(request: &pb::CreateServiceItemRequest) -> Result<ServiceItemDraft, ApiError> {
     let mut v = Validator::new();
-    let tenant = v.parse("tenant", tenant("tenant", request.tenant.as_ref()).map_err(|e| e.message().to_string()));
+    let tenant = v.parse(
+        "tenant",
+        tenant("tenant", request.tenant.as_ref()).map_err(|e| e.message().to_string()),
+    );
     let form_fields = request
         .form_fields
         .iter()

@@ -30,6 +30,6 @@ impl ServiceModule for ApprovalModule {
     fn routes(&self, ctx: &ServiceContext) -> ServiceRoutes {
         let repository = store::SeaServiceItems::new(ctx.db.clone(), ctx.outbox_notifier());
         let items = domain::ServiceItems::new(Arc::new(repository));
-        ServiceRoutes::new().add(ApprovalServiceServer::new(api::ApprovalApi::new(items)))
+        ServiceRoutes::new().with_service(ApprovalServiceServer::new(api::ApprovalApi::new(items)))
     }
 }

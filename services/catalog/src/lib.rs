@@ -27,6 +27,7 @@ impl ServiceModule for CatalogModule {
 
     fn routes(&self, ctx: &ServiceContext) -> ServiceRoutes {
         let resources = Arc::new(store::SeaResources::new(ctx.db.clone()));
-        ServiceRoutes::new().add(CatalogServiceServer::new(api::CatalogApi::new(resources)))
+        ServiceRoutes::new()
+            .with_service(CatalogServiceServer::new(api::CatalogApi::new(resources)))
     }
 }

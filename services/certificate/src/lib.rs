@@ -30,10 +30,10 @@ impl ServiceModule for CertificateModule {
     fn routes(&self, ctx: &ServiceContext) -> ServiceRoutes {
         let issuers = Arc::new(store::SeaIssuers::new(ctx.db.clone()));
         ServiceRoutes::new()
-            .add(CertificateServiceServer::new(api::CertificateApi::new(
+            .with_service(CertificateServiceServer::new(api::CertificateApi::new(
                 issuers,
             )))
-            .add(CodeServiceServer::new(api::CodeApi))
-            .add(ConsentServiceServer::new(api::ConsentApi))
+            .with_service(CodeServiceServer::new(api::CodeApi))
+            .with_service(ConsentServiceServer::new(api::ConsentApi))
     }
 }

@@ -29,7 +29,7 @@ impl ServiceModule for ExchangeModule {
     fn routes(&self, ctx: &ServiceContext) -> ServiceRoutes {
         let lines = Arc::new(store::SeaLines::new(ctx.db.clone()));
         ServiceRoutes::new()
-            .add(ExchangeServiceServer::new(api::ExchangeApi::new(lines)))
-            .add(EnclaveServiceServer::new(api::EnclaveApi))
+            .with_service(ExchangeServiceServer::new(api::ExchangeApi::new(lines)))
+            .with_service(EnclaveServiceServer::new(api::EnclaveApi))
     }
 }

@@ -27,8 +27,8 @@ impl ServiceModule for GatewayModule {
 
     fn routes(&self, ctx: &ServiceContext) -> ServiceRoutes {
         let apps = Arc::new(store::SeaApps::new(ctx.db.clone()));
-        ServiceRoutes::new().add(GatewayAdminServiceServer::new(api::GatewayAdminApi::new(
-            apps,
-        )))
+        ServiceRoutes::new().with_service(GatewayAdminServiceServer::new(
+            api::GatewayAdminApi::new(apps),
+        ))
     }
 }

@@ -9,8 +9,8 @@
 #![forbid(unsafe_code)]
 
 mod client;
-mod services;
 mod serve;
+mod services;
 mod up;
 
 use std::process::ExitCode;
@@ -18,7 +18,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "zhongtai", version, about = "Zhongtai government middle platform")]
+#[command(
+    name = "zhongtai",
+    version,
+    about = "Zhongtai government middle platform"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -41,7 +45,10 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

@@ -24,10 +24,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     // Configuration is complete and valid before anything binds or connects.
     let config: ServeConfig = load(args.config.as_deref())?;
     let service = args.service.as_str();
-    let _telemetry = zhongtai_telemetry::init(
-        &config.telemetry.for_service(&format!("zhongtai-{service}")),
-    )
-    .context("cannot initialise telemetry")?;
+    let _telemetry =
+        zhongtai_telemetry::init(&config.telemetry.for_service(&format!("zhongtai-{service}")))
+            .context("cannot initialise telemetry")?;
     let shutdown = shutdown::on_signal();
 
     if let Some(metrics) = &config.server.metrics_listen {

@@ -3,8 +3,8 @@
 use std::fmt;
 
 use tokio_util::sync::CancellationToken;
-use zhongtai_kit::service::{RunningService, ServiceError, ServiceSettings, start};
 use zhongtai_kit::Platform;
+use zhongtai_kit::service::{RunningService, ServiceError, ServiceSettings, start};
 
 /// A Zhongtai service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -44,19 +44,49 @@ impl ServiceName {
     ) -> Result<RunningService, ServiceError> {
         match self {
             ServiceName::Approval => {
-                start(zhongtai_approval::ApprovalModule, settings, platform, shutdown).await
+                start(
+                    zhongtai_approval::ApprovalModule,
+                    settings,
+                    platform,
+                    shutdown,
+                )
+                .await
             }
             ServiceName::Catalog => {
-                start(zhongtai_catalog::CatalogModule, settings, platform, shutdown).await
+                start(
+                    zhongtai_catalog::CatalogModule,
+                    settings,
+                    platform,
+                    shutdown,
+                )
+                .await
             }
             ServiceName::Certificate => {
-                start(zhongtai_certificate::CertificateModule, settings, platform, shutdown).await
+                start(
+                    zhongtai_certificate::CertificateModule,
+                    settings,
+                    platform,
+                    shutdown,
+                )
+                .await
             }
             ServiceName::Exchange => {
-                start(zhongtai_exchange::ExchangeModule, settings, platform, shutdown).await
+                start(
+                    zhongtai_exchange::ExchangeModule,
+                    settings,
+                    platform,
+                    shutdown,
+                )
+                .await
             }
             ServiceName::Gateway => {
-                start(zhongtai_gateway::GatewayModule, settings, platform, shutdown).await
+                start(
+                    zhongtai_gateway::GatewayModule,
+                    settings,
+                    platform,
+                    shutdown,
+                )
+                .await
             }
         }
     }

@@ -31,7 +31,11 @@ pub struct UpArgs {
     #[arg(long, env = "ZHONGTAI_BASE_PORT", default_value_t = 50051)]
     base_port: u16,
     /// Address of the Prometheus /metrics endpoint ("off" to disable)
-    #[arg(long, env = "ZHONGTAI_METRICS_LISTEN", default_value = "127.0.0.1:9464")]
+    #[arg(
+        long,
+        env = "ZHONGTAI_METRICS_LISTEN",
+        default_value = "127.0.0.1:9464"
+    )]
     metrics: String,
     /// Log format: pretty, compact or json
     #[arg(long, env = "LOG_FORMAT", default_value = "pretty")]
@@ -98,10 +102,19 @@ pub async fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let _ = std::fs::remove_file(&file);
-    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
-fn embedded_settings(service: ServiceName, host: &str, port: u16, data_dir: &Path) -> ServiceSettings {
+fn embedded_settings(
+    service: ServiceName,
+    host: &str,
+    port: u16,
+    data_dir: &Path,
+) -> ServiceSettings {
     let database = data_dir.join(format!("{service}.db"));
     ServiceSettings {
         server: ServerConfig {
@@ -123,7 +136,10 @@ fn embedded_settings(service: ServiceName, host: &str, port: u16, data_dir: &Pat
 }
 
 fn print_banner(endpoints: &Endpoints, data_dir: &Path) {
-    println!("Zhongtai is up (embedded: SQLite in {}, in-process registry and bus)", data_dir.display());
+    println!(
+        "Zhongtai is up (embedded: SQLite in {}, in-process registry and bus)",
+        data_dir.display()
+    );
     for (service, address) in &endpoints.services {
         println!("  {service:<12} grpc://{address}");
     }

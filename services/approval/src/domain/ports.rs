@@ -37,8 +37,11 @@ pub trait ServiceItemRepository: Send + Sync + 'static {
     /// Stores `item` and its `approval.service_item.created` event in one
     /// transaction. A repeated `request_id` (same tenant) returns the item the
     /// first request created.
-    async fn create(&self, request_id: &str, item: ServiceItem)
-    -> Result<CreateOutcome, ApprovalError>;
+    async fn create(
+        &self,
+        request_id: &str,
+        item: ServiceItem,
+    ) -> Result<CreateOutcome, ApprovalError>;
 
     async fn get(&self, id: Uuid) -> Result<Option<ServiceItem>, ApprovalError>;
 

@@ -139,7 +139,10 @@ impl ServiceItemDraft {
         let code = ItemCode::parse(&self.code);
         check("code".into(), code.as_ref().err().cloned());
         check("name".into(), text_problem(&self.name, 1, 200));
-        check("description".into(), text_problem(&self.description, 0, 4000));
+        check(
+            "description".into(),
+            text_problem(&self.description, 0, 4000),
+        );
         if !self.certificate_type.is_empty() {
             check(
                 "certificate_type".into(),
@@ -173,17 +176,25 @@ impl ServiceItemDraft {
                 check(field("code"), Some("duplicates an earlier material".into()));
             }
             check(field("name"), text_problem(&material.name, 1, 200));
-            check(field("description"), text_problem(&material.description, 0, 2000));
+            check(
+                field("description"),
+                text_problem(&material.description, 0, 2000),
+            );
             check(
                 field("max_size_bytes"),
                 (material.max_size_bytes < 0).then(|| "must not be negative".to_string()),
             );
             if material.accepted_media_types.len() > 20 {
-                check(field("accepted_media_types"), Some("at most 20 types".into()));
+                check(
+                    field("accepted_media_types"),
+                    Some("at most 20 types".into()),
+                );
             }
             for (j, media_type) in material.accepted_media_types.iter().enumerate() {
                 let valid = media_type.len() <= 100
-                    && media_type.split_once('/').is_some_and(|(a, b)| !a.is_empty() && !b.is_empty());
+                    && media_type
+                        .split_once('/')
+                        .is_some_and(|(a, b)| !a.is_empty() && !b.is_empty());
                 if !valid {
                     check(
                         format!("materials[{i}].accepted_media_types[{j}]"),
@@ -204,19 +215,27 @@ impl ServiceItemDraft {
             let field = |name: &str| format!("form_fields[{i}].{name}");
             let snake = !form_field.name.is_empty()
                 && form_field.name.len() <= 64
-                && form_field.name.starts_with(|c: char| c.is_ascii_lowercase())
+                && form_field
+                    .name
+                    .starts_with(|c: char| c.is_ascii_lowercase())
                 && form_field
                     .name
                     .chars()
                     .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
             if !snake {
-                check(field("name"), Some("must be lowercase snake_case, 1..64 characters".into()));
+                check(
+                    field("name"),
+                    Some("must be lowercase snake_case, 1..64 characters".into()),
+                );
             }
             if !field_names.insert(form_field.name.as_str()) {
                 check(field("name"), Some("duplicates an earlier field".into()));
             }
             check(field("label"), text_problem(&form_field.label, 1, 200));
-            check(field("description"), text_problem(&form_field.description, 0, 2000));
+            check(
+                field("description"),
+                text_problem(&form_field.description, 0, 2000),
+            );
         }
 
         let code = match code {
@@ -325,7 +344,10 @@ mod tests {
             "process.process_definition_id",
             "process.version",
         ] {
-            assert!(fields.contains(&expected), "{expected} missing from {fields:?}");
+            assert!(
+                fields.contains(&expected),
+                "{expected} missing from {fields:?}"
+            );
         }
     }
 

@@ -28,20 +28,24 @@ impl ServiceItems {
         draft: ServiceItemDraft,
     ) -> Result<CreateOutcome, ApprovalError> {
         if request_id.is_empty() || request_id.len() > 128 {
-            return Err(ApprovalError::invalid("request_id", "must be 1..128 characters"));
+            return Err(ApprovalError::invalid(
+                "request_id",
+                "must be 1..128 characters",
+            ));
         }
         let item = draft.into_item(Uuid::now_v7(), Utc::now())?;
         let outcome = self.repository.create(request_id, item.clone()).await?;
-        if let CreateOutcome::AlreadyCreated(existing) = &outcome {
-            if existing.code != item.code || existing.tenant != item.tenant {
-                return Err(ApprovalError::RequestIdReused(request_id.to_string()));
-            }
+        if let CreateOutcome::AlreadyCreated(existing) = &outcome
+            && (existing.code != item.code || existing.tenant != item.tenant)
+        {
+            return Err(ApprovalError::RequestIdReused(request_id.to_string()));
         }
         Ok(outcome)
     }
 
     pub async fn get(&self, id: &str) -> Result<ServiceItem, ApprovalError> {
-        let uuid = Uuid::parse_str(id).map_err(|_| ApprovalError::invalid("id", "must be a UUID"))?;
+        let uuid =
+            Uuid::parse_str(id).map_err(|_| ApprovalError::invalid("id", "must be a UUID"))?;
         self.repository
             .get(uuid)
             .await?

@@ -183,7 +183,8 @@ fn to_model(item: &ServiceItem, request_id: &str) -> Result<service_item::Model,
 /// Rows are written only by [`to_model`]; a row that does not read back is
 /// corruption, reported as a storage failure rather than a panic.
 fn from_model(model: service_item::Model) -> Result<ServiceItem, ApprovalError> {
-    let corrupt = |what: &str| ApprovalError::Storage(format!("service item {}: bad {what}", model.id));
+    let corrupt =
+        |what: &str| ApprovalError::Storage(format!("service item {}: bad {what}", model.id));
     let materials: Vec<Material> =
         serde_json::from_value(model.materials.clone()).map_err(|_| corrupt("materials"))?;
     let form_fields: Vec<FormField> =

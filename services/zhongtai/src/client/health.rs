@@ -56,7 +56,10 @@ pub async fn health(args: HealthArgs) -> anyhow::Result<ExitCode> {
                 response.into_inner().status().as_str_name().to_string(),
                 None,
             ),
-            Err(status) => ("UNREACHABLE".to_string(), Some(status.message().to_string())),
+            Err(status) => (
+                "UNREACHABLE".to_string(),
+                Some(status.message().to_string()),
+            ),
         };
         report.push(ServiceHealth {
             service: service.to_string(),
@@ -82,7 +85,11 @@ pub async fn health(args: HealthArgs) -> anyhow::Result<ExitCode> {
             .collect();
         print_table(&["SERVICE", "STATUS", "INSTANCES", "ERROR"], &rows);
     }
-    Ok(if all_serving { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if all_serving {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 #[derive(Serialize)]
@@ -128,7 +135,12 @@ pub async fn services(args: ServicesArgs) -> anyhow::Result<ExitCode> {
                 ]
             })
             .collect();
-        print_table(&["SERVICE", "INSTANCE", "ADDRESS", "VERSION", "ZONE", "WEIGHT"], &table);
+        print_table(
+            &[
+                "SERVICE", "INSTANCE", "ADDRESS", "VERSION", "ZONE", "WEIGHT",
+            ],
+            &table,
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

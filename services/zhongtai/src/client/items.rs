@@ -77,8 +77,12 @@ pub async fn run(command: ItemCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn client(target: &TargetArgs) -> anyhow::Result<ApprovalServiceClient<zhongtai_mesh::MeshChannel>> {
-    Ok(ApprovalServiceClient::new(Target::resolve(target)?.channel("approval")))
+fn client(
+    target: &TargetArgs,
+) -> anyhow::Result<ApprovalServiceClient<zhongtai_mesh::MeshChannel>> {
+    Ok(ApprovalServiceClient::new(
+        Target::resolve(target)?.channel("approval"),
+    ))
 }
 
 fn tenant(value: &str) -> Tenant {
@@ -148,7 +152,10 @@ fn show(item: &pb::ServiceItem, json: bool) -> anyhow::Result<ExitCode> {
     if json {
         print_proto_json(item)?;
     } else {
-        print_table(&["ID", "TENANT", "CODE", "NAME", "VERSION", "STATE"], &[row(item)]);
+        print_table(
+            &["ID", "TENANT", "CODE", "NAME", "VERSION", "STATE"],
+            &[row(item)],
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -171,6 +178,9 @@ fn row(item: &pb::ServiceItem) -> Vec<String> {
         item.code.clone(),
         item.name.clone(),
         item.version.to_string(),
-        item.state().as_str_name().trim_start_matches("SERVICE_ITEM_STATE_").to_string(),
+        item.state()
+            .as_str_name()
+            .trim_start_matches("SERVICE_ITEM_STATE_")
+            .to_string(),
     ]
 }
