@@ -192,6 +192,20 @@ impl Process {
         }
     }
 
+    /// SIGTERM, then checks the process exits 0 within `timeout` without
+    /// having panicked.
+    pub fn stop_gracefully(&mut self, timeout: Duration) {
+        self.terminate();
+        let status = self.wait_exit(timeout);
+        let output = self.output();
+        assert!(status.success(), "{} exited {status}:\n{output}", self.name);
+        assert!(
+            !output.contains("panicked"),
+            "{} panicked:\n{output}",
+            self.name
+        );
+    }
+
     /// True while the process runs.
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))

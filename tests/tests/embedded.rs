@@ -16,6 +16,27 @@ const SERVICES: [(&str, &str); 5] = [
     ("gateway", "zhongtai.gateway.v1.GatewayAdminService"),
 ];
 
+/// `zhongtai up` on free ports with its own data folder, once it is up.
+fn start_up(metrics: &str) -> (tempfile::TempDir, Process) {
+    let data = tempfile::tempdir().unwrap();
+    let data_dir = data.path().to_str().unwrap().to_string();
+    let mut up = Process::spawn(
+        "up",
+        &[
+            "up",
+            "--data-dir",
+            &data_dir,
+            "--base-port",
+            "0",
+            "--metrics",
+            metrics,
+        ],
+        &[],
+    );
+    up.wait_for_output("Zhongtai is up", Duration::from_secs(60));
+    (data, up)
+}
+
 fn endpoints(data_dir: &std::path::Path) -> serde_json::Value {
     let bytes = std::fs::read(data_dir.join("endpoints.json")).expect("endpoints.json written");
     serde_json::from_slice(&bytes).expect("endpoints.json is JSON")
@@ -38,22 +59,7 @@ fn cli(data_dir: &std::path::Path, args: &[&str]) -> (bool, String, String) {
 
 #[test]
 fn up_serves_every_service_with_health_reflection_and_clean_shutdown() {
-    let data = tempfile::tempdir().unwrap();
-    let data_dir = data.path().to_str().unwrap().to_string();
-    let mut up = Process::spawn(
-        "up",
-        &[
-            "up",
-            "--data-dir",
-            &data_dir,
-            "--base-port",
-            "0",
-            "--metrics",
-            "127.0.0.1:0",
-        ],
-        &[],
-    );
-    up.wait_for_output("Zhongtai is up", Duration::from_secs(60));
+    let (data, mut up) = start_up("127.0.0.1:0");
     let endpoints = endpoints(data.path());
 
     for (service, grpc_service) in SERVICES {
@@ -111,10 +117,7 @@ fn up_serves_every_service_with_health_reflection_and_clean_shutdown() {
     assert!(body.contains("grpc_server_requests_total"), "{body}");
 
     // SIGTERM: every service leaves, drains and the process exits 0.
-    up.terminate();
-    let status = up.wait_exit(Duration::from_secs(30));
-    assert!(status.success(), "exit {status}:\n{}", up.output());
-    assert!(!up.output().contains("panicked"), "{}", up.output());
+    up.stop_gracefully(Duration::from_secs(30));
     assert!(
         !data.path().join("endpoints.json").exists(),
         "endpoints file left behind"
@@ -123,22 +126,7 @@ fn up_serves_every_service_with_health_reflection_and_clean_shutdown() {
 
 #[test]
 fn malformed_and_oversize_messages_get_precise_codes() {
-    let data = tempfile::tempdir().unwrap();
-    let data_dir = data.path().to_str().unwrap().to_string();
-    let mut up = Process::spawn(
-        "up",
-        &[
-            "up",
-            "--data-dir",
-            &data_dir,
-            "--base-port",
-            "0",
-            "--metrics",
-            "off",
-        ],
-        &[],
-    );
-    up.wait_for_output("Zhongtai is up", Duration::from_secs(60));
+    let (data, mut up) = start_up("off");
     let address = endpoints(data.path())["services"]["approval"]
         .as_str()
         .unwrap()
@@ -168,32 +156,12 @@ fn malformed_and_oversize_messages_get_precise_codes() {
     assert!(up.is_running(), "{}", up.output());
     assert!(!up.output().contains("panicked"), "{}", up.output());
 
-    up.terminate();
-    assert!(
-        up.wait_exit(Duration::from_secs(30)).success(),
-        "{}",
-        up.output()
-    );
+    up.stop_gracefully(Duration::from_secs(30));
 }
 
 #[test]
 fn cli_creates_and_lists_service_items_with_json_output() {
-    let data = tempfile::tempdir().unwrap();
-    let data_dir = data.path().to_str().unwrap().to_string();
-    let mut up = Process::spawn(
-        "up",
-        &[
-            "up",
-            "--data-dir",
-            &data_dir,
-            "--base-port",
-            "0",
-            "--metrics",
-            "off",
-        ],
-        &[],
-    );
-    up.wait_for_output("Zhongtai is up", Duration::from_secs(60));
+    let (data, mut up) = start_up("off");
 
     let (ok, stdout, stderr) = cli(
         data.path(),
@@ -248,12 +216,7 @@ fn cli_creates_and_lists_service_items_with_json_output() {
         "{listed}"
     );
 
-    up.terminate();
-    assert!(
-        up.wait_exit(Duration::from_secs(30)).success(),
-        "{}",
-        up.output()
-    );
+    up.stop_gracefully(Duration::from_secs(30));
 }
 
 fn http_get(address: &str, path: &str) -> String {

@@ -36,6 +36,16 @@ fn listen_address(process: &Process) -> String {
         .to_string()
 }
 
+/// `zhongtai serve approval` on free ports with `envs` added.
+fn serve_approval(envs: &[(&str, String)]) -> Process {
+    let mut all = vec![
+        ("ZHONGTAI_SERVER__LISTEN", "127.0.0.1:0".to_string()),
+        ("ZHONGTAI_SERVER__METRICS_LISTEN", "127.0.0.1:0".to_string()),
+    ];
+    all.extend(envs.iter().map(|(k, v)| (*k, v.clone())));
+    Process::spawn("approval", &["serve", "approval"], &all)
+}
+
 #[test]
 fn invalid_configuration_exits_non_zero_naming_the_keys() {
     let output = std::process::Command::new(zhongtai_scenarios::zhongtai_bin())
@@ -80,20 +90,14 @@ fn invalid_configuration_exits_non_zero_naming_the_keys() {
 
 #[test]
 fn unreachable_database_is_retried_with_a_clear_log_line() {
-    let mut process = Process::spawn(
-        "approval",
-        &["serve", "approval"],
-        &[
-            (
-                "DATABASE_URL",
-                format!("{}/approval", closed_port_url("postgres")),
-            ),
-            ("ETCD_ENDPOINTS", closed_port_url("http")),
-            ("AMQP_URL", amqp_url()),
-            ("ZHONGTAI_SERVER__LISTEN", "127.0.0.1:0".into()),
-            ("ZHONGTAI_SERVER__METRICS_LISTEN", "127.0.0.1:0".into()),
-        ],
-    );
+    let mut process = serve_approval(&[
+        (
+            "DATABASE_URL",
+            format!("{}/approval", closed_port_url("postgres")),
+        ),
+        ("ETCD_ENDPOINTS", closed_port_url("http")),
+        ("AMQP_URL", amqp_url()),
+    ]);
     process.wait_for_output("dependency unreachable, retrying", Duration::from_secs(30));
     assert!(
         process.output().contains("database"),
@@ -102,32 +106,16 @@ fn unreachable_database_is_retried_with_a_clear_log_line() {
     );
     std::thread::sleep(Duration::from_secs(1));
     assert!(process.is_running(), "gave up:\n{}", process.output());
-    process.terminate();
-    assert!(
-        process.wait_exit(Duration::from_secs(15)).success(),
-        "{}",
-        process.output()
-    );
-    assert!(
-        !process.output().contains("panicked"),
-        "{}",
-        process.output()
-    );
+    process.stop_gracefully(Duration::from_secs(15));
 }
 
 #[test]
 fn unreachable_broker_is_retried_with_a_clear_log_line() {
-    let mut process = Process::spawn(
-        "approval",
-        &["serve", "approval"],
-        &[
-            ("DATABASE_URL", "sqlite::memory:".into()),
-            ("ETCD_ENDPOINTS", closed_port_url("http")),
-            ("AMQP_URL", format!("{}/%2f", closed_port_url("amqp"))),
-            ("ZHONGTAI_SERVER__LISTEN", "127.0.0.1:0".into()),
-            ("ZHONGTAI_SERVER__METRICS_LISTEN", "127.0.0.1:0".into()),
-        ],
-    );
+    let mut process = serve_approval(&[
+        ("DATABASE_URL", "sqlite::memory:".into()),
+        ("ETCD_ENDPOINTS", closed_port_url("http")),
+        ("AMQP_URL", format!("{}/%2f", closed_port_url("amqp"))),
+    ]);
     process.wait_for_output("dependency unreachable, retrying", Duration::from_secs(30));
     assert!(
         process.output().contains("rabbitmq"),
@@ -135,50 +123,24 @@ fn unreachable_broker_is_retried_with_a_clear_log_line() {
         process.output()
     );
     assert!(process.is_running(), "gave up:\n{}", process.output());
-    process.terminate();
-    assert!(
-        process.wait_exit(Duration::from_secs(15)).success(),
-        "{}",
-        process.output()
-    );
-    assert!(
-        !process.output().contains("panicked"),
-        "{}",
-        process.output()
-    );
+    process.stop_gracefully(Duration::from_secs(15));
 }
 
 #[test]
 fn unreachable_etcd_keeps_the_instance_not_serving_until_it_registers() {
     let port = free_port();
-    let mut process = Process::spawn(
-        "approval",
-        &["serve", "approval"],
-        &[
-            ("DATABASE_URL", "sqlite::memory:".into()),
-            ("ETCD_ENDPOINTS", format!("http://127.0.0.1:{port}")),
-            ("AMQP_URL", amqp_url()),
-            ("ZHONGTAI_SERVER__LISTEN", "127.0.0.1:0".into()),
-            ("ZHONGTAI_SERVER__METRICS_LISTEN", "127.0.0.1:0".into()),
-        ],
-    );
+    let mut process = serve_approval(&[
+        ("DATABASE_URL", "sqlite::memory:".into()),
+        ("ETCD_ENDPOINTS", format!("http://127.0.0.1:{port}")),
+        ("AMQP_URL", amqp_url()),
+    ]);
     process.wait_for_output("serving", Duration::from_secs(30));
     let address = listen_address(&process);
     std::thread::sleep(Duration::from_secs(2));
     let report = grpc_probe(&["inspect", &address]);
     assert_eq!(report["health"][""], "NOT_SERVING", "{report}");
     assert!(process.is_running(), "{}", process.output());
-    process.terminate();
-    assert!(
-        process.wait_exit(Duration::from_secs(15)).success(),
-        "{}",
-        process.output()
-    );
-    assert!(
-        !process.output().contains("panicked"),
-        "{}",
-        process.output()
-    );
+    process.stop_gracefully(Duration::from_secs(15));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -236,18 +198,12 @@ async fn a_created_item_is_published_to_rabbitmq_through_the_outbox() {
         .await
         .unwrap();
 
-    let mut process = Process::spawn(
-        "approval",
-        &["serve", "approval"],
-        &[
-            ("DATABASE_URL", db.url().to_string()),
-            ("ETCD_ENDPOINTS", etcd.endpoint()),
-            ("AMQP_URL", amqp_url()),
-            ("ZHONGTAI_EVENTS__EXCHANGE", exchange.clone()),
-            ("ZHONGTAI_SERVER__LISTEN", "127.0.0.1:0".into()),
-            ("ZHONGTAI_SERVER__METRICS_LISTEN", "127.0.0.1:0".into()),
-        ],
-    );
+    let mut process = serve_approval(&[
+        ("DATABASE_URL", db.url().to_string()),
+        ("ETCD_ENDPOINTS", etcd.endpoint()),
+        ("AMQP_URL", amqp_url()),
+        ("ZHONGTAI_EVENTS__EXCHANGE", exchange.clone()),
+    ]);
     process.wait_for_output("registered in discovery", Duration::from_secs(60));
     let address = listen_address(&process);
     let mut client = ApprovalServiceClient::connect(format!("http://{address}"))
@@ -286,12 +242,7 @@ async fn a_created_item_is_published_to_rabbitmq_through_the_outbox() {
     assert_eq!(event.item.map(|i| i.id), Some(item.id));
     delivery.ack(BasicAckOptions::default()).await.unwrap();
 
-    process.terminate();
-    assert!(
-        process.wait_exit(Duration::from_secs(15)).success(),
-        "{}",
-        process.output()
-    );
+    process.stop_gracefully(Duration::from_secs(15));
     let _ = channel
         .exchange_delete(exchange.as_str().into(), Default::default())
         .await;
