@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use chrono::Utc;
+use chrono::{SubsecRound, Utc};
 use uuid::Uuid;
 use zhongtai_kit::{Page, PageQuery};
 
@@ -33,7 +33,10 @@ impl ServiceItems {
                 "must be 1..128 characters",
             ));
         }
-        let item = draft.into_item(Uuid::now_v7(), Utc::now())?;
+        // Databases keep microseconds; so does the item we answer with, so
+        // a later read returns exactly what creation returned.
+        let now = Utc::now().trunc_subsecs(6);
+        let item = draft.into_item(Uuid::now_v7(), now)?;
         let outcome = self.repository.create(request_id, item.clone()).await?;
         if let CreateOutcome::AlreadyCreated(existing) = &outcome
             && (existing.code != item.code || existing.tenant != item.tenant)

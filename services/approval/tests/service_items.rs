@@ -1,0 +1,210 @@
+//! The approval center's service items through its gRPC handler, on
+//! PostgreSQL and on SQLite: idempotent creation with its event in the same
+//! transaction, uniqueness, validation that changes nothing, paging.
+
+#![allow(clippy::unwrap_used)] // test helpers
+
+use std::sync::Arc;
+
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+use tonic::{Code, Request};
+use zhongtai_approval::api::ApprovalApi;
+use zhongtai_approval::domain::ServiceItems;
+use zhongtai_approval::migration::Migrator;
+use zhongtai_approval::store::SeaServiceItems;
+use zhongtai_contracts::approval::v1::approval_service_server::ApprovalService;
+use zhongtai_contracts::approval::v1::{
+    CreateServiceItemRequest, GetServiceItemRequest, ListServiceItemsRequest,
+};
+use zhongtai_contracts::common::v1::{PageRequest, Tenant};
+use zhongtai_store::{StoreConfig, connect, migrate};
+use zhongtai_testkit::TestDatabase;
+
+async fn api_on(url: &str) -> (ApprovalApi, DatabaseConnection) {
+    let db = connect(&StoreConfig {
+        url: url.to_string(),
+        ..StoreConfig::default()
+    })
+    .await
+    .unwrap();
+    migrate::<Migrator>(&db).await.unwrap();
+    let repository = SeaServiceItems::new(db.clone(), Arc::new(tokio::sync::Notify::new()));
+    (ApprovalApi::new(ServiceItems::new(Arc::new(repository))), db)
+}
+
+fn create(request_id: &str, code: &str) -> CreateServiceItemRequest {
+    CreateServiceItemRequest {
+        request_id: request_id.into(),
+        tenant: Some(Tenant {
+            division_code: "331100".into(),
+            department: "market-regulation".into(),
+        }),
+        code: code.into(),
+        name: format!("事项 {code}"),
+        ..Default::default()
+    }
+}
+
+async fn count(db: &DatabaseConnection, table: &str) -> i64 {
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            format!("SELECT COUNT(*) AS n FROM {table}"),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get::<i64>("", "n").unwrap()
+}
+
+async fn exercise(url: &str) {
+    let (api, db) = api_on(url).await;
+
+    // Created once, with exactly one event in the outbox.
+    let first = api
+        .create_service_item(Request::new(create("req-1", "business-licence")))
+        .await
+        .unwrap()
+        .into_inner()
+        .item
+        .unwrap();
+    assert_eq!(first.code, "business-licence");
+    assert_eq!(first.version, 1);
+    assert_eq!(count(&db, "event_outbox").await, 1);
+
+    // The same request again (a client retry) returns the same item and
+    // publishes nothing new.
+    let again = api
+        .create_service_item(Request::new(create("req-1", "business-licence")))
+        .await
+        .unwrap()
+        .into_inner()
+        .item
+        .unwrap();
+    assert_eq!(again.id, first.id);
+    assert_eq!(count(&db, "service_items").await, 1);
+    assert_eq!(count(&db, "event_outbox").await, 1);
+
+    // A request id reused for something else, and a taken code, are refused.
+    let reused = api
+        .create_service_item(Request::new(create("req-1", "other-code")))
+        .await
+        .unwrap_err();
+    assert_eq!(reused.code(), Code::InvalidArgument, "{reused:?}");
+    let taken = api
+        .create_service_item(Request::new(create("req-2", "business-licence")))
+        .await
+        .unwrap_err();
+    assert_eq!(taken.code(), Code::AlreadyExists, "{taken:?}");
+
+    // Bad input: a clear error naming the field, and nothing written.
+    for (request, field) in [
+        (create("", "x-1"), "request_id"),
+        (
+            CreateServiceItemRequest {
+                tenant: None,
+                ..create("req-3", "x-2")
+            },
+            "tenant",
+        ),
+        (
+            CreateServiceItemRequest {
+                tenant: Some(Tenant {
+                    division_code: "33A100".into(),
+                    department: String::new(),
+                }),
+                ..create("req-4", "x-3")
+            },
+            "tenant",
+        ),
+        (create("req-5", "Not A Code!"), "code"),
+        (
+            CreateServiceItemRequest {
+                name: String::new(),
+                ..create("req-6", "x-4")
+            },
+            "name",
+        ),
+    ] {
+        let status = api.create_service_item(Request::new(request)).await.unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument, "{field}: {status:?}");
+        let details = format!("{:?} {}", status.details(), status.message());
+        assert!(details.contains(field), "{field} not named: {status:?}");
+    }
+    assert_eq!(count(&db, "service_items").await, 1);
+    assert_eq!(count(&db, "event_outbox").await, 1);
+
+    // Get by id; unknown and malformed ids.
+    let got = api
+        .get_service_item(Request::new(GetServiceItemRequest { id: first.id.clone() }))
+        .await
+        .unwrap()
+        .into_inner()
+        .item
+        .unwrap();
+    assert_eq!(got, first);
+    let missing = api
+        .get_service_item(Request::new(GetServiceItemRequest {
+            id: uuid::Uuid::new_v4().to_string(),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code(), Code::NotFound);
+    let malformed = api
+        .get_service_item(Request::new(GetServiceItemRequest { id: "nope".into() }))
+        .await
+        .unwrap_err();
+    assert_eq!(malformed.code(), Code::InvalidArgument);
+
+    // Paging walks every item exactly once.
+    for n in 0..4 {
+        api.create_service_item(Request::new(create(&format!("page-{n}"), &format!("item-{n}"))))
+            .await
+            .unwrap();
+    }
+    let mut seen = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = api
+            .list_service_items(Request::new(ListServiceItemsRequest {
+                page: Some(PageRequest {
+                    page_size: 2,
+                    page_token: token,
+                }),
+                ..Default::default()
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        seen.extend(page.items.into_iter().map(|i| i.code));
+        token = page.page.unwrap().next_page_token;
+        if token.is_empty() {
+            break;
+        }
+    }
+    seen.sort();
+    assert_eq!(seen, ["business-licence", "item-0", "item-1", "item-2", "item-3"]);
+    let bad_token = api
+        .list_service_items(Request::new(ListServiceItemsRequest {
+            page: Some(PageRequest {
+                page_size: 2,
+                page_token: "garbage".into(),
+            }),
+            ..Default::default()
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(bad_token.code(), Code::InvalidArgument);
+}
+
+#[tokio::test]
+async fn service_items_on_postgres() {
+    let db = TestDatabase::create().await;
+    exercise(db.url()).await;
+}
+
+#[tokio::test]
+async fn service_items_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    exercise(&format!("sqlite://{}", dir.path().join("approval.db").display())).await;
+}
