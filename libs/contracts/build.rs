@@ -26,7 +26,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let fds = protox::compile(&files, [&proto_root])?;
     std::fs::write(out_dir.join("zhongtai_descriptor.bin"), fds.encode_to_vec())?;
-    std::fs::write(out_dir.join("decode_failure.rs"), decode_failure_impls(&fds)?)?;
+    std::fs::write(
+        out_dir.join("decode_failure.rs"),
+        decode_failure_impls(&fds)?,
+    )?;
 
     // Type names let callers find a message's descriptor (JSON output,
     // `Any` packing) without repeating its full name by hand.

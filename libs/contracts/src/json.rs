@@ -17,14 +17,17 @@ pub enum JsonError {
     Render { name: String, reason: String },
 }
 
-static POOL: LazyLock<Result<DescriptorPool, String>> = LazyLock::new(|| {
-    DescriptorPool::decode(crate::FILE_DESCRIPTOR_SET).map_err(|e| e.to_string())
-});
+static POOL: LazyLock<Result<DescriptorPool, String>> =
+    LazyLock::new(|| DescriptorPool::decode(crate::FILE_DESCRIPTOR_SET).map_err(|e| e.to_string()));
 
 /// The message as a JSON value; unset fields are left out, as proto3 JSON
 /// does by default.
-pub fn to_json<M: prost::Message + prost::Name>(message: &M) -> Result<serde_json::Value, JsonError> {
-    let pool = POOL.as_ref().map_err(|e| JsonError::Descriptors(e.clone()))?;
+pub fn to_json<M: prost::Message + prost::Name>(
+    message: &M,
+) -> Result<serde_json::Value, JsonError> {
+    let pool = POOL
+        .as_ref()
+        .map_err(|e| JsonError::Descriptors(e.clone()))?;
     let name = M::full_name();
     let descriptor = pool
         .get_message_by_name(&name)
@@ -53,7 +56,13 @@ mod tests {
             page_token: "v1:abc".into(),
         };
         let json = to_json(&page).unwrap();
-        assert_eq!(json, serde_json::json!({"pageSize": 20, "pageToken": "v1:abc"}));
-        assert_eq!(to_json(&PageRequest::default()).unwrap(), serde_json::json!({}));
+        assert_eq!(
+            json,
+            serde_json::json!({"pageSize": 20, "pageToken": "v1:abc"})
+        );
+        assert_eq!(
+            to_json(&PageRequest::default()).unwrap(),
+            serde_json::json!({})
+        );
     }
 }

@@ -57,7 +57,9 @@ impl std::str::FromStr for LogFormat {
             "json" => Ok(Self::Json),
             "pretty" => Ok(Self::Pretty),
             "compact" => Ok(Self::Compact),
-            other => Err(format!("unknown log format {other:?}: expected json, pretty or compact")),
+            other => Err(format!(
+                "unknown log format {other:?}: expected json, pretty or compact"
+            )),
         }
     }
 }

@@ -29,7 +29,10 @@ async fn api_on(url: &str) -> (ApprovalApi, DatabaseConnection) {
     .unwrap();
     migrate::<Migrator>(&db).await.unwrap();
     let repository = SeaServiceItems::new(db.clone(), Arc::new(tokio::sync::Notify::new()));
-    (ApprovalApi::new(ServiceItems::new(Arc::new(repository))), db)
+    (
+        ApprovalApi::new(ServiceItems::new(Arc::new(repository))),
+        db,
+    )
 }
 
 fn create(request_id: &str, code: &str) -> CreateServiceItemRequest {
@@ -126,7 +129,10 @@ async fn exercise(url: &str) {
             "name",
         ),
     ] {
-        let status = api.create_service_item(Request::new(request)).await.unwrap_err();
+        let status = api
+            .create_service_item(Request::new(request))
+            .await
+            .unwrap_err();
         assert_eq!(status.code(), Code::InvalidArgument, "{field}: {status:?}");
         let details = format!("{:?} {}", status.details(), status.message());
         assert!(details.contains(field), "{field} not named: {status:?}");
@@ -136,7 +142,9 @@ async fn exercise(url: &str) {
 
     // Get by id; unknown and malformed ids.
     let got = api
-        .get_service_item(Request::new(GetServiceItemRequest { id: first.id.clone() }))
+        .get_service_item(Request::new(GetServiceItemRequest {
+            id: first.id.clone(),
+        }))
         .await
         .unwrap()
         .into_inner()
@@ -158,9 +166,12 @@ async fn exercise(url: &str) {
 
     // Paging walks every item exactly once.
     for n in 0..4 {
-        api.create_service_item(Request::new(create(&format!("page-{n}"), &format!("item-{n}"))))
-            .await
-            .unwrap();
+        api.create_service_item(Request::new(create(
+            &format!("page-{n}"),
+            &format!("item-{n}"),
+        )))
+        .await
+        .unwrap();
     }
     let mut seen = Vec::new();
     let mut token = String::new();
@@ -183,7 +194,10 @@ async fn exercise(url: &str) {
         }
     }
     seen.sort();
-    assert_eq!(seen, ["business-licence", "item-0", "item-1", "item-2", "item-3"]);
+    assert_eq!(
+        seen,
+        ["business-licence", "item-0", "item-1", "item-2", "item-3"]
+    );
     let bad_token = api
         .list_service_items(Request::new(ListServiceItemsRequest {
             page: Some(PageRequest {
@@ -206,5 +220,9 @@ async fn service_items_on_postgres() {
 #[tokio::test]
 async fn service_items_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
-    exercise(&format!("sqlite://{}", dir.path().join("approval.db").display())).await;
+    exercise(&format!(
+        "sqlite://{}",
+        dir.path().join("approval.db").display()
+    ))
+    .await;
 }

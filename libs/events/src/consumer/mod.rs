@@ -1,0 +1,286 @@
+//! Idempotent event handling shared by both buses: every event runs in one
+//! database transaction that records it in the inbox and carries the
+//! handler's state changes, so a redelivered event has no second effect.
+
+mod inbox;
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use futures::FutureExt;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    QueryFilter, Set, TransactionTrait, TryInsertResult,
+};
+use tracing::Instrument;
+use zhongtai_contracts::events::v1::EventEnvelope;
+
+use crate::error::{EventError, HandlerError};
+
+/// Application code that reacts to events.
+#[async_trait::async_trait]
+pub trait EventHandler: Send + Sync + 'static {
+    /// Runs inside the consumer's transaction: state changes made through `txn`
+    /// commit together with the inbox record.
+    async fn handle(
+        &self,
+        txn: &DatabaseTransaction,
+        event: &EventEnvelope,
+    ) -> Result<(), HandlerError>;
+}
+
+/// What [`Consumer::process`] did with an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The handler ran and its transaction committed.
+    Processed,
+    /// The inbox already held the event; nothing ran, nothing changed.
+    Duplicate,
+}
+
+/// Counters of one [`Consumer`] since it was created (all its clones share
+/// them), for metrics and tests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ConsumerStats {
+    /// Events whose handler committed.
+    pub processed: u64,
+    /// Redelivered events the inbox dropped.
+    pub duplicates: u64,
+    /// Handler runs that failed (each attempt counts).
+    pub failed: u64,
+    /// Events sent for another attempt after a transient failure.
+    pub retried: u64,
+    /// Events given up on and dead-lettered.
+    pub dead_lettered: u64,
+}
+
+/// Why [`Consumer::attempt`] did not finish an event.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// The handler failed; its verdict decides between retry and dead letter.
+    Handler(HandlerError),
+    /// The consumer's own statements failed (database down, connection
+    /// lost): no attempt was spent, the event should wait for the database.
+    Database(sea_orm::DbErr),
+}
+
+impl Failure {
+    fn into_handler_error(self) -> HandlerError {
+        match self {
+            Self::Handler(error) => error,
+            Self::Database(error) => HandlerError::from(error),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Counters {
+    processed: AtomicU64,
+    duplicates: AtomicU64,
+    failed: AtomicU64,
+    retried: AtomicU64,
+    dead_lettered: AtomicU64,
+}
+
+struct Inner {
+    db: DatabaseConnection,
+    handler: Arc<dyn EventHandler>,
+    counters: Counters,
+}
+
+/// Inbox-deduplicating runner shared by both buses: begin txn → insert inbox
+/// row (consumer name, event id) → if already there: duplicate, commit nothing
+/// → else handler → commit. Returns what happened.
+///
+/// Cheap to clone; clones share the database pool, the handler and the
+/// counters.
+#[derive(Clone)]
+pub struct Consumer {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Consumer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Consumer")
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+impl Consumer {
+    /// A consumer that handles events with `handler` in transactions on `db`
+    /// (which must hold the `event_inbox` table, see
+    /// [`CreateInbox`](crate::migration::CreateInbox)).
+    pub fn new(db: DatabaseConnection, handler: Arc<dyn EventHandler>) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                db,
+                handler,
+                counters: Counters::default(),
+            }),
+        }
+    }
+
+    /// Handles `envelope` once per `consumer_name`: a second call with the same
+    /// event id is a [`Outcome::Duplicate`] and runs nothing. The handler's
+    /// span is a child of the trace that produced the event.
+    ///
+    /// A failing handler rolls back everything, inbox record included, so
+    /// the event can be tried again. Database failures are transient; a
+    /// panicking handler is a permanent failure.
+    pub async fn process(
+        &self,
+        consumer_name: &str,
+        envelope: &EventEnvelope,
+    ) -> Result<Outcome, HandlerError> {
+        self.attempt(consumer_name, envelope)
+            .await
+            .map_err(Failure::into_handler_error)
+    }
+
+    /// Like [`process`](Self::process), but tells the consumer's own
+    /// database failures (begin, inbox, commit) apart from the handler's, so
+    /// the buses can wait for the database instead of spending the event's
+    /// attempts on an outage.
+    pub(crate) async fn attempt(
+        &self,
+        consumer_name: &str,
+        envelope: &EventEnvelope,
+    ) -> Result<Outcome, Failure> {
+        let span = tracing::info_span!(
+            "event.handle",
+            consumer = %consumer_name,
+            event.id = %envelope.id,
+            event.r#type = %envelope.r#type,
+            event.subject = %envelope.subject,
+            otel.kind = "consumer",
+        );
+        zhongtai_telemetry::propagation::set_parent_from_map(&span, &envelope.trace_context);
+        let result = self
+            .process_in_transaction(consumer_name, envelope)
+            .instrument(span)
+            .await;
+        let counters = &self.inner.counters;
+        match &result {
+            Ok(Outcome::Processed) => {
+                counters.processed.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(Outcome::Duplicate) => {
+                counters.duplicates.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(
+                    consumer = %consumer_name,
+                    event.id = %envelope.id,
+                    event.r#type = %envelope.r#type,
+                    "duplicate event dropped"
+                );
+            }
+            Err(Failure::Handler(error)) => {
+                counters.failed.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(
+                    consumer = %consumer_name,
+                    event.id = %envelope.id,
+                    event.r#type = %envelope.r#type,
+                    permanent = error.is_permanent(),
+                    error = %error,
+                    "event handler failed"
+                );
+            }
+            Err(Failure::Database(error)) => {
+                tracing::warn!(
+                    consumer = %consumer_name,
+                    event.id = %envelope.id,
+                    event.r#type = %envelope.r#type,
+                    error = %error,
+                    "consumer database unavailable"
+                );
+            }
+        }
+        result
+    }
+
+    async fn process_in_transaction(
+        &self,
+        consumer_name: &str,
+        envelope: &EventEnvelope,
+    ) -> Result<Outcome, Failure> {
+        let txn = self.inner.db.begin().await.map_err(Failure::Database)?;
+        let record = inbox::ActiveModel {
+            consumer: Set(consumer_name.to_owned()),
+            event_id: Set(envelope.id.clone()),
+            processed_at: Set(chrono::Utc::now()),
+        };
+        // On PostgreSQL a concurrent duplicate blocks here until the first
+        // transaction ends, then sees the conflict: never two effects.
+        let inserted = inbox::Entity::insert(record)
+            .on_conflict_do_nothing()
+            .exec_without_returning(&txn)
+            .await
+            .map_err(Failure::Database)?;
+        if !matches!(inserted, TryInsertResult::Inserted(n) if n > 0) {
+            txn.rollback().await.map_err(Failure::Database)?;
+            return Ok(Outcome::Duplicate);
+        }
+        // A panicking handler must not take the consumer loop down with it.
+        let handled = AssertUnwindSafe(self.inner.handler.handle(&txn, envelope))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|_| Err(HandlerError::permanent("event handler panicked")));
+        match handled {
+            Ok(()) => {
+                txn.commit().await.map_err(Failure::Database)?;
+                Ok(Outcome::Processed)
+            }
+            Err(error) => {
+                if let Err(rollback) = txn.rollback().await {
+                    tracing::warn!(error = %rollback, "rollback after handler failure failed");
+                }
+                Err(Failure::Handler(error))
+            }
+        }
+    }
+
+    /// Counters since this consumer was created.
+    pub fn stats(&self) -> ConsumerStats {
+        let c = &self.inner.counters;
+        ConsumerStats {
+            processed: c.processed.load(Ordering::Relaxed),
+            duplicates: c.duplicates.load(Ordering::Relaxed),
+            failed: c.failed.load(Ordering::Relaxed),
+            retried: c.retried.load(Ordering::Relaxed),
+            dead_lettered: c.dead_lettered.load(Ordering::Relaxed),
+        }
+    }
+
+    pub(crate) fn record_retry(&self) {
+        self.inner.counters.retried.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn record_dead_letter(&self) {
+        self.inner
+            .counters
+            .dead_lettered
+            .fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Deletes inbox records older than `older_than` (all consumers) and returns
+/// how many. Keep the window far longer than any redelivery can take
+/// (retries, broker outages, relay re-publishes): an event redelivered after
+/// its record is gone would be processed again.
+pub async fn purge_inbox<C: ConnectionTrait>(
+    conn: &C,
+    older_than: Duration,
+) -> Result<u64, EventError> {
+    let age = chrono::TimeDelta::from_std(older_than)
+        .map_err(|e| EventError::Config(format!("inbox retention out of range: {e}")))?;
+    let Some(cutoff) = chrono::Utc::now().checked_sub_signed(age) else {
+        return Ok(0);
+    };
+    let result = inbox::Entity::delete_many()
+        .filter(inbox::Column::ProcessedAt.lt(cutoff))
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected)
+}
