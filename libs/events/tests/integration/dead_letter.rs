@@ -8,8 +8,7 @@ use std::sync::Arc;
 use sea_orm::ConnectionTrait as _;
 
 use zhongtai_events::{
-    ATTEMPT_HEADER, Consumer, ERROR_HEADER, EventBus, HandlerError, ORIGINAL_ROUTING_KEY_HEADER,
-    RabbitBus,
+    ATTEMPT_HEADER, Consumer, ERROR_HEADER, HandlerError, ORIGINAL_ROUTING_KEY_HEADER,
 };
 use zhongtai_testkit::eventually;
 
@@ -24,11 +23,7 @@ async fn failing_events_end_in_the_dead_letter_queue_and_the_rest_keeps_flowing(
     init_tracing();
     let broker = Broker::new("poison");
     let (_database, db) = db::postgres().await;
-    let bus: Arc<dyn EventBus> = Arc::new(
-        RabbitBus::connect(broker.config())
-            .await
-            .expect("broker reachable"),
-    );
+    let bus = broker.bus().await;
     let mut subscription = broker.subscription("effects", &[BINDING]);
     subscription.max_attempts = 3;
     let handler = RecordingHandler::with_verdict(
@@ -145,11 +140,7 @@ async fn a_subscription_restarts_with_changed_retry_settings() {
     init_tracing();
     let broker = Broker::new("retry-settings");
     let (_database, db) = db::postgres().await;
-    let bus: Arc<dyn EventBus> = Arc::new(
-        RabbitBus::connect(broker.config())
-            .await
-            .expect("broker reachable"),
-    );
+    let bus = broker.bus().await;
     let subscription = broker.subscription("effects", &[BINDING]);
     let first = Consumer::new(db.clone(), RecordingHandler::succeeding(&subscription.name));
     bus.subscribe(subscription.clone(), first)
@@ -196,11 +187,7 @@ async fn a_consumer_database_outage_waits_instead_of_dead_lettering() {
     init_tracing();
     let broker = Broker::new("db-outage");
     let (_database, db) = db::postgres().await;
-    let bus: Arc<dyn EventBus> = Arc::new(
-        RabbitBus::connect(broker.config())
-            .await
-            .expect("broker reachable"),
-    );
+    let bus = broker.bus().await;
     let mut subscription = broker.subscription("effects", &[BINDING]);
     subscription.max_attempts = 2;
     let handler = RecordingHandler::succeeding(&subscription.name);

@@ -2,9 +2,8 @@
 //! effect exactly once, in commit order; what rolls back never leaves.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 
-use zhongtai_events::{Consumer, EventBus, RabbitBus, outbox};
+use zhongtai_events::{Consumer, outbox};
 use zhongtai_testkit::eventually;
 
 use crate::support::broker::Broker;
@@ -18,11 +17,7 @@ async fn committed_events_take_effect_once_in_order_and_rolled_back_ones_never()
     init_tracing();
     let broker = Broker::new("pipeline");
     let (_database, db) = db::postgres().await;
-    let bus: Arc<dyn EventBus> = Arc::new(
-        RabbitBus::connect(broker.config())
-            .await
-            .expect("broker reachable"),
-    );
+    let bus = broker.bus().await;
     let subscription = broker.subscription("effects", &[BINDING]);
     let consumer = Consumer::new(db.clone(), RecordingHandler::succeeding(&subscription.name));
     let consuming = bus

@@ -25,11 +25,7 @@ async fn relay_crash_after_confirm_republishes_and_the_inbox_drops_the_duplicate
     init_tracing();
     let broker = Broker::new("relay-crash");
     let (_database, db) = db::postgres().await;
-    let bus: Arc<dyn EventBus> = Arc::new(
-        RabbitBus::connect(broker.config())
-            .await
-            .expect("broker reachable"),
-    );
+    let bus = broker.bus().await;
     let subscription = broker.subscription("effects", &[BINDING]);
     let handler = RecordingHandler::succeeding(&subscription.name);
     let consumer = Consumer::new(db.clone(), handler.clone());
@@ -108,11 +104,7 @@ async fn consumer_connection_lost_between_commit_and_ack_is_redelivered_without_
     let broker = Broker::new("consumer-crash");
     let (_database, db) = db::postgres().await;
     let proxy = Arc::new(TcpProxy::start().await);
-    let publisher: Arc<dyn EventBus> = Arc::new(
-        RabbitBus::connect(broker.config())
-            .await
-            .expect("broker reachable"),
-    );
+    let publisher = broker.bus().await;
     let consumer_bus = RabbitBus::connect(broker.config_at(&proxy.url()))
         .await
         .expect("broker reachable through the proxy");
@@ -178,11 +170,7 @@ async fn handler_failure_rolls_back_its_effect_and_the_event_comes_again() {
     init_tracing();
     let broker = Broker::new("handler-error");
     let (_database, db) = db::postgres().await;
-    let bus: Arc<dyn EventBus> = Arc::new(
-        RabbitBus::connect(broker.config())
-            .await
-            .expect("broker reachable"),
-    );
+    let bus = broker.bus().await;
     let subscription = broker.subscription("effects", &[BINDING]);
     let handler = RecordingHandler::with_verdict(
         &subscription.name,

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use opentelemetry::trace::{TraceContextExt as _, TraceId};
 use tracing::Instrument as _;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
-use zhongtai_events::{Consumer, EventBus, RabbitBus};
+use zhongtai_events::Consumer;
 use zhongtai_testkit::eventually;
 
 use crate::support::broker::Broker;
@@ -29,11 +29,7 @@ async fn trace_context_reaches_the_consumer_through_rabbitmq() {
     init_tracing();
     let broker = Broker::new("trace");
     let (_database, db) = db::postgres().await;
-    let bus: Arc<dyn EventBus> = Arc::new(
-        RabbitBus::connect(broker.config())
-            .await
-            .expect("broker reachable"),
-    );
+    let bus = broker.bus().await;
     let (_connection, channel) = broker.channel().await;
     let tap = broker.tap(&channel, "tap").await;
     let subscription = broker.subscription("effects", &[BINDING]);

@@ -9,7 +9,7 @@ use std::time::Duration;
 use lapin::options::{BasicGetOptions, QueueBindOptions, QueueDeclareOptions};
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
-use zhongtai_events::{EventEnvelope, RabbitConfig, Subscription};
+use zhongtai_events::{EventBus, EventEnvelope, RabbitBus, RabbitConfig, Subscription};
 use zhongtai_testkit::amqp_url;
 
 pub struct Broker {
@@ -19,6 +19,15 @@ pub struct Broker {
 }
 
 impl Broker {
+    /// A bus connected to the real broker with this test's exchange.
+    pub async fn bus(&self) -> std::sync::Arc<dyn EventBus> {
+        std::sync::Arc::new(
+            RabbitBus::connect(self.config())
+                .await
+                .expect("broker reachable"),
+        )
+    }
+
     /// Names for `test`, unique to this run.
     pub fn new(test: &str) -> Self {
         let prefix = format!("zt-test.{test}.{}", uuid::Uuid::new_v4().simple());
