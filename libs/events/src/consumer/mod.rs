@@ -17,6 +17,9 @@ use sea_orm::{
 use tracing::Instrument;
 use zhongtai_contracts::events::v1::EventEnvelope;
 
+use tokio_util::sync::CancellationToken;
+
+use crate::backoff::{Backoff, sleep_unless_cancelled};
 use crate::error::{EventError, HandlerError};
 
 /// Application code that reacts to events.
@@ -58,7 +61,7 @@ pub struct ConsumerStats {
 
 /// Why [`Consumer::attempt`] did not finish an event.
 #[derive(Debug)]
-pub(crate) enum Failure {
+enum Failure {
     /// The handler failed; its verdict decides between retry and dead letter.
     Handler(HandlerError),
     /// The consumer's own statements failed (database down, connection
@@ -140,11 +143,44 @@ impl Consumer {
             .map_err(Failure::into_handler_error)
     }
 
+    /// Runs the event until the handler has a verdict. While the consumer's
+    /// own database statements fail, the event waits with `backoff` (every
+    /// event behind it would fail the same way) instead of spending its
+    /// attempts on the outage. `None` when `cancel` fires meanwhile.
+    pub(crate) async fn attempt_until_database_answers(
+        &self,
+        consumer_name: &str,
+        envelope: &EventEnvelope,
+        mut backoff: Backoff,
+        cancel: &CancellationToken,
+    ) -> Option<Result<Outcome, HandlerError>> {
+        loop {
+            match self.attempt(consumer_name, envelope).await {
+                Ok(outcome) => return Some(Ok(outcome)),
+                Err(Failure::Handler(error)) => return Some(Err(error)),
+                Err(Failure::Database(error)) => {
+                    let delay = backoff.next_delay();
+                    tracing::warn!(
+                        subscription = %consumer_name,
+                        event.id = %envelope.id,
+                        error = %error,
+                        attempt = backoff.attempt(),
+                        retry_in_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                        "event waits for the consumer database"
+                    );
+                    if !sleep_unless_cancelled(delay, cancel).await {
+                        return None;
+                    }
+                }
+            }
+        }
+    }
+
     /// Like [`process`](Self::process), but tells the consumer's own
     /// database failures (begin, inbox, commit) apart from the handler's, so
     /// the buses can wait for the database instead of spending the event's
     /// attempts on an outage.
-    pub(crate) async fn attempt(
+    async fn attempt(
         &self,
         consumer_name: &str,
         envelope: &EventEnvelope,

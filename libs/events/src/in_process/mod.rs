@@ -15,9 +15,9 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use zhongtai_contracts::events::v1::EventEnvelope;
 
-use crate::backoff::{Backoff, sleep_unless_cancelled};
+use crate::backoff::Backoff;
 use crate::bus::{ConsumerHandle, EventBus, Subscription};
-use crate::consumer::{Consumer, Failure, Outcome};
+use crate::consumer::{Consumer, Outcome};
 use crate::error::{EventError, HandlerError};
 
 /// First and longest waits while the consumer's database is unavailable.
@@ -262,38 +262,16 @@ impl Worker {
 }
 
 impl Worker {
-    /// Runs the event until the handler has a verdict; while the consumer's
-    /// own database statements fail, waits with backoff instead of spending
-    /// the event's attempts. `None` when stopped meanwhile.
+    /// Runs the event until the handler has a verdict, waiting out outages
+    /// of the consumer's database. `None` when stopped meanwhile.
     async fn attempt_until_database_answers(
         &self,
         envelope: &EventEnvelope,
         cancel: &CancellationToken,
     ) -> Option<Result<Outcome, HandlerError>> {
-        let mut backoff = Backoff::new(DATABASE_BACKOFF_INITIAL, DATABASE_BACKOFF_MAX);
-        loop {
-            match self
-                .consumer
-                .attempt(&self.subscription.name, envelope)
-                .await
-            {
-                Ok(outcome) => return Some(Ok(outcome)),
-                Err(Failure::Handler(error)) => return Some(Err(error)),
-                Err(Failure::Database(error)) => {
-                    let delay = backoff.next_delay();
-                    tracing::warn!(
-                        subscription = %self.subscription.name,
-                        event.id = %envelope.id,
-                        error = %error,
-                        attempt = backoff.attempt(),
-                        retry_in_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
-                        "event waits for the consumer database"
-                    );
-                    if !sleep_unless_cancelled(delay, cancel).await {
-                        return None;
-                    }
-                }
-            }
-        }
+        let backoff = Backoff::new(DATABASE_BACKOFF_INITIAL, DATABASE_BACKOFF_MAX);
+        self.consumer
+            .attempt_until_database_answers(&self.subscription.name, envelope, backoff, cancel)
+            .await
     }
 }

@@ -25,7 +25,7 @@ use super::message::{
 };
 use crate::backoff::{Backoff, sleep_unless_cancelled};
 use crate::bus::{ConsumerHandle, Subscription};
-use crate::consumer::{Consumer, Failure, Outcome};
+use crate::consumer::{Consumer, Outcome};
 use crate::envelope;
 use crate::error::{EventError, HandlerError};
 
@@ -312,46 +312,24 @@ impl Worker {
         Ok(())
     }
 
-    /// Runs the event until the handler has a verdict. While the consumer's
-    /// own database statements fail, the event waits here with backoff (the
-    /// queue behind it waits too, as every event would fail the same way)
-    /// instead of spending its attempts on the outage.
+    /// Runs the event until the handler has a verdict, waiting out outages
+    /// of the consumer's database (see [`Consumer::attempt_until_database_answers`]).
     async fn attempt_until_database_answers(
         &self,
         envelope: &EventEnvelope,
         cancel: &CancellationToken,
     ) -> Result<Result<Outcome, HandlerError>, EventError> {
         let config = &self.link.config;
-        let mut backoff = Backoff::new(
+        let backoff = Backoff::new(
             config.reconnect_backoff_initial,
             config.reconnect_backoff_max,
         );
-        loop {
-            match self
-                .consumer
-                .attempt(&self.subscription.name, envelope)
-                .await
-            {
-                Ok(outcome) => return Ok(Ok(outcome)),
-                Err(Failure::Handler(error)) => return Ok(Err(error)),
-                Err(Failure::Database(error)) => {
-                    let delay = backoff.next_delay();
-                    tracing::warn!(
-                        subscription = %self.subscription.name,
-                        event.id = %envelope.id,
-                        error = %error,
-                        attempt = backoff.attempt(),
-                        retry_in_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
-                        "event waits for the consumer database"
-                    );
-                    if !sleep_unless_cancelled(delay, cancel).await {
-                        return Err(EventError::Interrupted(
-                            "stopped while waiting for the consumer database".into(),
-                        ));
-                    }
-                }
-            }
-        }
+        self.consumer
+            .attempt_until_database_answers(&self.subscription.name, envelope, backoff, cancel)
+            .await
+            .ok_or_else(|| {
+                EventError::Interrupted("stopped while waiting for the consumer database".into())
+            })
     }
 
     /// Parks the delivery in `<name>.retry`; the broker moves it back to
