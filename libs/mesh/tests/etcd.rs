@@ -6,7 +6,7 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{HealthServer, check};
+use common::{HealthServer, check, instance};
 use zhongtai_mesh::{
     ChannelConfig, Discovery, EtcdConfig, EtcdRegistry, MeshChannel, RegistrationState, Registry,
 };
@@ -63,8 +63,8 @@ async fn a_channel_balances_over_instances_registered_in_etcd() {
     let registry = registry(&etcd);
     let a = HealthServer::start().await;
     let b = HealthServer::start().await;
-    let _ra = registry.register(a.instance("health", "a"));
-    let _rb = registry.register(b.instance("health", "b"));
+    let _ra = registry.register(instance(&a, "health", "a"));
+    let _rb = registry.register(instance(&b, "health", "b"));
     let discovery = registry.discover("health");
     wait_for_ids(&discovery, &["a", "b"], Duration::from_secs(10)).await;
 
@@ -153,8 +153,8 @@ async fn calls_keep_flowing_while_etcd_is_down() {
     let registry = registry(&etcd);
     let a = HealthServer::start().await;
     let b = HealthServer::start().await;
-    let _ra = registry.register(a.instance("health", "a"));
-    let _rb = registry.register(b.instance("health", "b"));
+    let _ra = registry.register(instance(&a, "health", "a"));
+    let _rb = registry.register(instance(&b, "health", "b"));
     let discovery = registry.discover("health");
     wait_for_ids(&discovery, &["a", "b"], Duration::from_secs(10)).await;
     let channel = MeshChannel::new(discovery.clone(), channel_config());
@@ -182,7 +182,7 @@ async fn registrations_come_back_by_themselves_after_etcd_loses_its_data() {
     let mut etcd = EtcdServer::start();
     let registry = registry(&etcd);
     let a = HealthServer::start().await;
-    let ra = registry.register(a.instance("health", "a"));
+    let ra = registry.register(instance(&a, "health", "a"));
     let rb = registry.register(zhongtai_mesh::ServiceInstance::new(
         "health",
         "b",

@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 mod etcd;
+mod health_server;
 mod postgres;
 
 use std::future::Future;
@@ -15,6 +16,7 @@ use std::sync::Once;
 use std::time::{Duration, Instant};
 
 pub use etcd::EtcdServer;
+pub use health_server::HealthServer;
 pub use postgres::TestDatabase;
 
 /// RabbitMQ URL for tests (`ZT_TEST_AMQP_URL`, default the local broker).

@@ -1,87 +1,18 @@
 //! MeshChannel against real tonic servers on loopback, discovered through
 //! the in-process registry.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 use tonic::Code;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
-use tower::ServiceBuilder;
+use zhongtai_testkit::HealthServer;
 
 use crate::{ChannelConfig, LocalRegistry, MeshChannel, Registry, ServiceInstance};
 
-/// A health server on a free port that counts the calls it receives.
-struct HealthServer {
-    address: SocketAddr,
-    hits: Arc<AtomicUsize>,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
-}
-
-impl HealthServer {
-    async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .unwrap_or_else(|e| panic!("bind: {e}"));
-        let address = listener
-            .local_addr()
-            .unwrap_or_else(|e| panic!("addr: {e}"));
-        let hits = Arc::new(AtomicUsize::new(0));
-        let counter = hits.clone();
-        let (_reporter, health) = tonic_health::server::health_reporter();
-        let (shutdown, stop) = oneshot::channel::<()>();
-        let counting = ServiceBuilder::new()
-            .map_request(move |request: http::Request<tonic::body::Body>| {
-                counter.fetch_add(1, Ordering::SeqCst);
-                request
-            })
-            .into_inner();
-        let task = tokio::spawn(async move {
-            let served = tonic::transport::Server::builder()
-                .layer(counting)
-                .add_service(health)
-                .serve_with_incoming_shutdown(
-                    tokio_stream::wrappers::TcpListenerStream::new(listener),
-                    async {
-                        let _ = stop.await;
-                    },
-                )
-                .await;
-            if let Err(error) = served {
-                panic!("test server failed: {error}");
-            }
-        });
-        Self {
-            address,
-            hits,
-            shutdown: Some(shutdown),
-            task: Some(task),
-        }
-    }
-
-    fn hits(&self) -> usize {
-        self.hits.load(Ordering::SeqCst)
-    }
-
-    fn instance(&self, id: &str) -> ServiceInstance {
-        ServiceInstance::new("health", id, self.address.to_string())
-    }
-
-    /// Stops accepting, closes connections, and waits until the port is shut.
-    async fn stop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
-        }
-    }
+fn instance(server: &HealthServer, id: &str) -> ServiceInstance {
+    ServiceInstance::new("health", id, server.address.to_string())
 }
 
 fn config() -> ChannelConfig {
@@ -107,8 +38,8 @@ async fn balances_over_every_instance() {
     let registry = LocalRegistry::new();
     let a = HealthServer::start().await;
     let b = HealthServer::start().await;
-    let _ra = registry.register(a.instance("a"));
-    let _rb = registry.register(b.instance("b"));
+    let _ra = registry.register(instance(&a, "a"));
+    let _rb = registry.register(instance(&b, "b"));
     let channel = MeshChannel::new(registry.discover("health"), config());
     for _ in 0..100 {
         check(&channel)
@@ -126,8 +57,8 @@ async fn retryable_calls_fail_over_when_an_instance_dies() {
     let mut a = HealthServer::start().await;
     let b = HealthServer::start().await;
     // Both stay registered: discovery has not noticed the death.
-    let _ra = registry.register(a.instance("a"));
-    let _rb = registry.register(b.instance("b"));
+    let _ra = registry.register(instance(&a, "a"));
+    let _rb = registry.register(instance(&b, "b"));
     let channel = MeshChannel::new(registry.discover("health"), config());
     for _ in 0..10 {
         check(&channel)
@@ -148,7 +79,7 @@ async fn retryable_calls_fail_over_when_an_instance_dies() {
 async fn a_new_instance_gets_traffic_at_once() {
     let registry = LocalRegistry::new();
     let a = HealthServer::start().await;
-    let _ra = registry.register(a.instance("a"));
+    let _ra = registry.register(instance(&a, "a"));
     let channel = MeshChannel::new(registry.discover("health"), config());
     for _ in 0..5 {
         check(&channel)
@@ -156,7 +87,7 @@ async fn a_new_instance_gets_traffic_at_once() {
             .unwrap_or_else(|s| panic!("check: {s}"));
     }
     let b = HealthServer::start().await;
-    let _rb = registry.register(b.instance("b"));
+    let _rb = registry.register(instance(&b, "b"));
     for _ in 0..60 {
         check(&channel)
             .await
@@ -170,8 +101,8 @@ async fn a_removed_instance_gets_no_more_traffic() {
     let registry = LocalRegistry::new();
     let a = HealthServer::start().await;
     let b = HealthServer::start().await;
-    let ra = registry.register(a.instance("a"));
-    let _rb = registry.register(b.instance("b"));
+    let ra = registry.register(instance(&a, "a"));
+    let _rb = registry.register(instance(&b, "b"));
     let channel = MeshChannel::new(registry.discover("health"), config());
     for _ in 0..10 {
         check(&channel)
@@ -216,7 +147,7 @@ async fn a_call_waits_briefly_for_discovery() {
         },
     );
     let late = registry.clone();
-    let instance = server.instance("late");
+    let instance = instance(&server, "late");
     let register = tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(200)).await;
         late.register(instance)
@@ -233,7 +164,7 @@ async fn an_unreachable_only_instance_is_unavailable_naming_it() {
     let registry = LocalRegistry::new();
     let mut dead = HealthServer::start().await;
     dead.stop().await;
-    let _r = registry.register(dead.instance("dead"));
+    let _r = registry.register(instance(&dead, "dead"));
     let channel = MeshChannel::new(registry.discover("health"), config());
     let status = check(&channel)
         .await
