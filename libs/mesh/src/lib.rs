@@ -24,6 +24,7 @@ mod methods;
 pub mod registry;
 mod rejection;
 pub mod server;
+pub mod tls;
 
 pub use client::{ChannelConfig, DeadlineLayer, DeadlineService, MeshChannel};
 pub use error::{BoxError, MeshError};
@@ -37,3 +38,4 @@ pub use server::{
     AdmissionConfig, AdmissionLayer, AdmissionService, MessageLimitLayer, MessageLimitService,
     Priority, RateLimitLayer, RateLimitService,
 };
+pub use tls::{MeshTls, TlsError, TlsFiles};

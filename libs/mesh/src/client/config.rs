@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::MeshTls;
+
 /// Settings of a [`crate::MeshChannel`]. Build with `..Default::default()`.
 #[derive(Clone, Debug)]
 pub struct ChannelConfig {
@@ -36,6 +38,10 @@ pub struct ChannelConfig {
     pub keepalive_interval: Duration,
     /// A connection whose ping is not answered within this is closed.
     pub keepalive_timeout: Duration,
+    /// Mutual TLS: when set, instances are dialled over TLS, present this
+    /// identity, and must present a certificate naming the service called.
+    /// `None` dials plaintext HTTP/2.
+    pub tls: Option<MeshTls>,
 }
 
 impl Default for ChannelConfig {
@@ -54,6 +60,7 @@ impl Default for ChannelConfig {
             discovery_wait: Duration::from_secs(3),
             keepalive_interval: Duration::from_secs(20),
             keepalive_timeout: Duration::from_secs(10),
+            tls: None,
         }
     }
 }

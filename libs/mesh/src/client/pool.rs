@@ -26,11 +26,11 @@ pub(super) struct Backend {
 
 impl Backend {
     fn connect(instance: &ServiceInstance, config: &ChannelConfig) -> Option<Self> {
-        let endpoint = match Endpoint::from_shared(format!("http://{}", instance.address)) {
+        let endpoint = match endpoint(instance, config) {
             Ok(endpoint) => endpoint,
             Err(error) => {
                 tracing::warn!(service = %instance.service, id = %instance.id,
-                    address = %instance.address, %error, "ignoring instance with an undiallable address");
+                    address = %instance.address, %error, "ignoring instance that cannot be dialled");
                 return None;
             }
         };
@@ -84,6 +84,23 @@ impl Backend {
     fn is_ejected(&self, now: Instant) -> bool {
         self.ejection().is_some_and(|until| until > now)
     }
+}
+
+/// Where and how to reach `instance`: over mutual TLS when configured,
+/// expecting a certificate for the instance's service whatever its address.
+fn endpoint(
+    instance: &ServiceInstance,
+    config: &ChannelConfig,
+) -> Result<Endpoint, tonic::transport::Error> {
+    let Some(tls) = &config.tls else {
+        return Endpoint::from_shared(format!("http://{}", instance.address));
+    };
+    // The connect timeout bounds only the TCP connect; without this a peer
+    // that stalls the handshake would hold the call until its deadline.
+    let tls_config = tls
+        .client_config(&instance.service)
+        .timeout(config.connect_timeout);
+    Endpoint::from_shared(format!("https://{}", instance.address))?.tls_config(tls_config)
 }
 
 /// A call in progress on a [`Backend`].
