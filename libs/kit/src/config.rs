@@ -29,6 +29,8 @@ pub struct ServeConfig {
     pub mesh: MeshConfig,
     pub events: EventsConfig,
     pub telemetry: TelemetrySettings,
+    pub auth: AuthConfig,
+    pub tls: TlsConfig,
 }
 
 /// How the gRPC server listens, protects itself and shuts down.
@@ -219,6 +221,76 @@ impl TelemetrySettings {
             log_filter: self.log_filter.clone(),
             otlp_endpoint: self.otlp_endpoint.clone(),
         }
+    }
+}
+
+/// How callers are authenticated.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// The identity provider's JWKS: a file path (a mounted ConfigMap) or an
+    /// `https://` URL. Required.
+    pub jwks: String,
+    /// Expected `iss` of tokens. Required.
+    pub issuer: String,
+    /// Expected `aud` of tokens.
+    pub audience: String,
+    /// Tolerated clock difference with the issuer, in seconds.
+    pub leeway_secs: u64,
+    /// How often the JWKS is re-read, in seconds (unknown key ids trigger an
+    /// earlier reload).
+    pub jwks_refresh_secs: u64,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            jwks: String::new(),
+            issuer: String::new(),
+            audience: "zhongtai".into(),
+            leeway_secs: 60,
+            jwks_refresh_secs: 300,
+        }
+    }
+}
+
+impl AuthConfig {
+    pub fn leeway(&self) -> Duration {
+        Duration::from_secs(self.leeway_secs)
+    }
+
+    pub fn jwks_refresh(&self) -> Duration {
+        Duration::from_secs(self.jwks_refresh_secs)
+    }
+}
+
+/// Mutual TLS between services: PEM files, as a Kubernetes Secret or
+/// cert-manager mounts them. Required unless explicitly disabled.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsConfig {
+    /// CA certificate(s) that sign the mesh's certificates (`ca.crt`).
+    pub ca: Option<String>,
+    /// This service's certificate chain (`tls.crt`), SAN = the service name.
+    pub cert: Option<String>,
+    /// Its private key (`tls.key`).
+    pub key: Option<String>,
+    /// Run without TLS (e.g. behind a mesh sidecar that terminates mTLS).
+    pub disabled: bool,
+}
+
+impl TlsConfig {
+    /// The files, unless TLS is disabled; validation made sure all three
+    /// are set when it is not.
+    pub fn files(&self) -> Option<zhongtai_mesh::TlsFiles> {
+        if self.disabled {
+            return None;
+        }
+        Some(zhongtai_mesh::TlsFiles {
+            ca: self.ca.clone().unwrap_or_default().into(),
+            cert: self.cert.clone().unwrap_or_default().into(),
+            key: self.key.clone().unwrap_or_default().into(),
+        })
     }
 }
 
@@ -584,6 +656,56 @@ impl Validate for ServeConfig {
         self.mesh.validate(problems);
         self.events.validate(problems);
         self.telemetry.validate(problems);
+        self.auth.validate(problems);
+        self.tls.validate(problems);
+    }
+}
+
+impl Validate for AuthConfig {
+    fn validate(&self, problems: &mut Vec<ConfigProblem>) {
+        if self.jwks.trim().is_empty() {
+            problem(
+                problems,
+                "auth.jwks",
+                "is required: the identity provider's JWKS file or https:// URL",
+            );
+        }
+        if self.issuer.trim().is_empty() {
+            problem(problems, "auth.issuer", "is required: the tokens' `iss`");
+        }
+        if self.audience.trim().is_empty() {
+            problem(problems, "auth.audience", "must not be empty");
+        }
+        check_range(problems, "auth.leeway_secs", self.leeway_secs, 0, 300);
+        check_range(
+            problems,
+            "auth.jwks_refresh_secs",
+            self.jwks_refresh_secs,
+            10,
+            86_400,
+        );
+    }
+}
+
+impl Validate for TlsConfig {
+    fn validate(&self, problems: &mut Vec<ConfigProblem>) {
+        if self.disabled {
+            return;
+        }
+        for (key, value) in [
+            ("tls.ca", &self.ca),
+            ("tls.cert", &self.cert),
+            ("tls.key", &self.key),
+        ] {
+            if value.as_deref().is_none_or(|v| v.trim().is_empty()) {
+                problem(
+                    problems,
+                    key,
+                    "is required: services talk mutual TLS (set tls.disabled = true only \
+                     where something else provides it)",
+                );
+            }
+        }
     }
 }
 
@@ -598,10 +720,20 @@ mod tests {
         load::<ServeConfig>(file)
     }
 
+    /// The security settings every production process needs.
+    fn set_security(jail: &mut Jail) {
+        jail.set_env("ZHONGTAI_AUTH__JWKS", "/etc/zhongtai/jwks.json");
+        jail.set_env("ZHONGTAI_AUTH__ISSUER", "https://idp.example.gov");
+        jail.set_env("ZHONGTAI_TLS__CA", "/tls/ca.crt");
+        jail.set_env("ZHONGTAI_TLS__CERT", "/tls/tls.crt");
+        jail.set_env("ZHONGTAI_TLS__KEY", "/tls/tls.key");
+    }
+
     #[test]
     fn twelve_factor_variables_fill_the_sections() {
         Jail::expect_with(|jail| {
             jail.clear_env();
+            set_security(jail);
             jail.set_env("DATABASE_URL", "postgres://u:p@db/approval");
             jail.set_env("ETCD_ENDPOINTS", "http://e1:2379, http://e2:2379");
             jail.set_env("AMQP_URL", "amqp://mq:5672/%2f");
@@ -626,6 +758,7 @@ mod tests {
                 "zhongtai.toml",
                 "[database]\nurl = \"sqlite://x.db\"\n[server]\nweight = 7\nzone = \"a\"\n",
             )?;
+            set_security(jail);
             jail.set_env("ZHONGTAI_SERVER__ZONE", "b");
             let config = load_serve(Some(Path::new("zhongtai.toml"))).map_err(|e| e.to_string())?;
             assert_eq!(config.server.weight, 7);
@@ -658,6 +791,28 @@ mod tests {
             let message = load_serve(None).expect_err("type error").to_string();
             assert!(message.contains("server.weight"), "{message}");
             assert!(message.contains("ZHONGTAI_SERVER__WEIGHT"), "{message}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn production_refuses_to_run_without_tls_or_token_keys() {
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            jail.set_env("DATABASE_URL", "sqlite://x.db");
+            let message = load_serve(None).expect_err("insecure").to_string();
+            for key in ["auth.jwks", "auth.issuer", "tls.ca", "tls.cert", "tls.key"] {
+                assert!(message.contains(key), "{key} not named: {message}");
+            }
+            set_security(jail);
+            jail.set_env("ZHONGTAI_TLS__CERT", "");
+            let message = load_serve(None).expect_err("no cert").to_string();
+            assert!(message.contains("tls.cert"), "{message}");
+            jail.set_env("ZHONGTAI_TLS__DISABLED", "true");
+            assert!(
+                load_serve(None).is_ok(),
+                "explicitly disabled TLS is allowed"
+            );
             Ok(())
         });
     }

@@ -19,11 +19,12 @@ use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 use tower::ServiceBuilder;
 use zhongtai_mesh::{
-    AdmissionConfig, AdmissionLayer, MessageLimitLayer, Priority, RateLimitLayer,
+    AdmissionConfig, AdmissionLayer, MeshTls, MessageLimitLayer, Priority, RateLimitLayer,
     RegistrationState, Registry, ServiceInstance,
 };
 use zhongtai_telemetry::grpc::ServerTelemetryLayer;
 
+use crate::auth::AccessLayer;
 use crate::config::ServerConfig;
 
 const HEALTH_SERVICE: &str = "grpc.health.v1.Health";
@@ -87,6 +88,8 @@ pub struct ServiceHost {
     listener: TcpListener,
     local_addr: SocketAddr,
     priorities: Arc<dyn Fn(&str) -> Priority + Send + Sync>,
+    access: Option<AccessLayer>,
+    tls: Option<MeshTls>,
 }
 
 impl ServiceHost {
@@ -110,7 +113,22 @@ impl ServiceHost {
             listener,
             local_addr,
             priorities: Arc::new(|_| Priority::Normal),
+            access: None,
+            tls: None,
         })
+    }
+
+    /// Serves mutual TLS: clients must present a certificate of the mesh CA.
+    pub fn with_tls(mut self, tls: MeshTls) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// Authenticates and authorises every call to the service's own APIs
+    /// (health and reflection stay open).
+    pub fn with_access(mut self, access: AccessLayer) -> Self {
+        self.access = Some(access);
+        self
     }
 
     /// The address actually bound (useful with port 0).
@@ -289,10 +307,17 @@ impl ServiceHost {
             // Checks message length prefixes as the body streams in, so an
             // oversize message is refused before it is buffered.
             .layer(MessageLimitLayer::new(config.max_message_bytes))
+            // Innermost, so a refused caller costs a token check and no more.
+            .option_layer(self.access)
             .into_inner();
         let incoming = tokio_stream::wrappers::TcpListenerStream::new(self.listener);
+        let tls = self.tls;
         async move {
-            tonic::transport::Server::builder()
+            let mut builder = tonic::transport::Server::builder();
+            if let Some(tls) = tls {
+                builder = builder.tls_config(tls.server_config())?;
+            }
+            builder
                 .timeout(config.request_timeout())
                 .http2_keepalive_interval(Some(Duration::from_secs(20)))
                 .http2_keepalive_timeout(Some(Duration::from_secs(10)))

@@ -6,6 +6,8 @@
 #![forbid(unsafe_code)]
 
 pub mod admin;
+pub mod audit_trail;
+pub mod auth;
 pub mod config;
 pub mod host;
 pub mod paging;
@@ -16,9 +18,11 @@ pub mod secret;
 pub mod service;
 pub mod shutdown;
 pub mod status;
+pub mod tenancy;
 pub mod tenant;
 pub mod validation;
 
+pub use auth::{Caller, Role};
 pub use config::{ServeConfig, ServerConfig};
 pub use host::{HostError, ServiceHost, ServiceRoutes};
 pub use paging::{Page, PageQuery};
@@ -27,5 +31,6 @@ pub use retry::retry_forever;
 pub use secret::Secret;
 pub use service::{RunningService, ServiceContext, ServiceError, ServiceModule, ServiceSettings};
 pub use status::ApiError;
+pub use tenancy::{ScopedEntity, TenantOwned, TenantScope};
 pub use tenant::{DivisionCode, TenantId};
 pub use validation::Validator;

@@ -14,7 +14,8 @@ use tower::ServiceBuilder;
 use tower::util::BoxCloneSyncService;
 use zhongtai_events::{EventBus, InProcessBus, RabbitBus, RabbitConfig};
 use zhongtai_mesh::{
-    BoxError, ChannelConfig, EtcdConfig, EtcdRegistry, LocalRegistry, MeshChannel, Registry,
+    BoxError, ChannelConfig, EtcdConfig, EtcdRegistry, LocalRegistry, MeshChannel, MeshTls,
+    Registry,
 };
 use zhongtai_telemetry::grpc::ClientTelemetryLayer;
 
@@ -78,6 +79,7 @@ impl Platform {
     pub async fn connect(
         mesh: &MeshConfig,
         events: &EventsConfig,
+        tls: Option<MeshTls>,
         shutdown: &CancellationToken,
     ) -> Result<Self, PlatformError> {
         let registry: Arc<dyn Registry> = match mesh.registry {
@@ -99,7 +101,11 @@ impl Platform {
             }
             BusKind::InProcess => Arc::new(InProcessBus::new()),
         };
-        Ok(Self::new(registry, bus, channel_config(mesh)))
+        let channels = ChannelConfig {
+            tls,
+            ..channel_config(mesh)
+        };
+        Ok(Self::new(registry, bus, channels))
     }
 
     pub fn registry(&self) -> Arc<dyn Registry> {

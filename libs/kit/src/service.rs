@@ -14,9 +14,13 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use zhongtai_events::{Consumer, EventHandler, Relay, RelayConfig, Subscription};
-use zhongtai_mesh::Priority;
+use zhongtai_mesh::{MeshTls, Priority};
 use zhongtai_store::StoreConfig;
 
+use zhongtai_audit::{Sealer, SealerConfig};
+
+use crate::audit_trail::AuditedDenials;
+use crate::auth::{AccessControl, AccessLayer, AccessPolicy, TokenVerifier};
 use crate::config::{DatabaseConfig, EventsConfig, ServerConfig};
 use crate::host::{HostError, ServiceHost, ServiceRoutes};
 use crate::platform::Platform;
@@ -31,6 +35,10 @@ pub trait ServiceModule: Send + Sync + 'static {
 
     /// The gRPC services to serve.
     fn routes(&self, ctx: &ServiceContext) -> ServiceRoutes;
+
+    /// Which roles may call which of its RPCs. Every RPC of every service in
+    /// [`routes`](Self::routes) must be declared; undeclared ones are refused.
+    fn policy(&self) -> AccessPolicy;
 
     /// Events to consume, each with its handler.
     fn subscriptions(&self, _ctx: &ServiceContext) -> Vec<(Subscription, Arc<dyn EventHandler>)> {
@@ -65,11 +73,16 @@ impl ServiceContext {
 }
 
 /// Per-service settings.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ServiceSettings {
     pub server: ServerConfig,
     pub database: DatabaseConfig,
     pub events: EventsConfig,
+    /// Verifies callers' tokens (shared by the services of one process).
+    pub tokens: Arc<TokenVerifier>,
+    /// The service's mesh identity; `None` serves plaintext (embedded mode
+    /// on loopback, or TLS explicitly disabled).
+    pub tls: Option<MeshTls>,
 }
 
 /// Why a service stopped with an error.
@@ -117,9 +130,12 @@ pub async fn start<M: ServiceModule>(
     platform: Platform,
     shutdown: CancellationToken,
 ) -> Result<RunningService, ServiceError> {
-    let host = ServiceHost::bind(M::NAME, settings.server.clone())
+    let mut host = ServiceHost::bind(M::NAME, settings.server.clone())
         .await?
         .with_priorities(module.priorities());
+    if let Some(tls) = settings.tls.clone() {
+        host = host.with_tls(tls);
+    }
     let local_addr = host.local_addr();
     let task = tokio::spawn(run(module, host, settings, platform, shutdown));
     Ok(RunningService {
@@ -169,6 +185,8 @@ async fn run<M: ServiceModule>(
         outbox: relay.notifier(),
     };
     let relay_task = tokio::spawn(relay.run(background.clone()));
+    let sealer = Sealer::new(db.clone(), M::NAME, SealerConfig::default());
+    let sealer_task = tokio::spawn(sealer.run(background.clone()));
 
     let mut consumers = Vec::new();
     for (subscription, handler) in module.subscriptions(&ctx) {
@@ -187,6 +205,11 @@ async fn run<M: ServiceModule>(
     }
 
     let routes = module.routes(&ctx);
+    let host = host.with_access(AccessLayer::new(AccessControl {
+        verifier: settings.tokens.clone(),
+        policy: module.policy(),
+        denials: Arc::new(AuditedDenials::new(db.clone(), M::NAME)),
+    }));
     let served = host.run(routes, platform.registry(), shutdown).await;
 
     // Requests are drained; stop taking events, then publish what is left.
@@ -195,6 +218,7 @@ async fn run<M: ServiceModule>(
     }
     background.cancel();
     let _ = relay_task.await;
+    let _ = sealer_task.await;
     let _ = db.close().await;
     served.map_err(ServiceError::from)
 }

@@ -34,6 +34,16 @@ pub fn current_context_map() -> HashMap<String, String> {
     map
 }
 
+/// The current span's W3C trace id (32 hex digits), when it is traced.
+pub fn current_trace_id() -> Option<String> {
+    use opentelemetry::trace::TraceContextExt;
+    let cx = tracing::Span::current().context();
+    let span_context = cx.span().span_context().clone();
+    span_context
+        .is_valid()
+        .then(|| span_context.trace_id().to_string())
+}
+
 /// Reads a remote parent context from a string map (an event envelope's
 /// `trace_context`, AMQP headers converted to strings).
 pub fn context_from_map(map: &HashMap<String, String>) -> Context {

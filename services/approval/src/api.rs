@@ -4,10 +4,11 @@
 use tonic::{Request, Response, Status};
 use zhongtai_contracts::approval::v1 as pb;
 use zhongtai_contracts::approval::v1::approval_service_server::ApprovalService;
+use zhongtai_kit::auth::caller;
 use zhongtai_kit::proto::{
     optional_tenant, page_query, page_response, tenant, tenant_message, timestamp,
 };
-use zhongtai_kit::{ApiError, Validator};
+use zhongtai_kit::{ApiError, Caller, Validator};
 
 use crate::domain::{
     FieldType, FormField, ItemFilter, ItemKind, ItemState, Material, ProcessRef, ServiceItem,
@@ -31,11 +32,12 @@ impl ApprovalService for ApprovalApi {
         &self,
         request: Request<pb::CreateServiceItemRequest>,
     ) -> Result<Response<pb::CreateServiceItemResponse>, Status> {
+        let caller = caller(&request)?;
         let request = request.into_inner();
-        let draft = draft_from(&request)?;
+        let draft = draft_from(&request, &caller)?;
         let item = self
             .items
-            .create(&request.request_id, draft)
+            .create(&caller, &request.request_id, draft)
             .await?
             .into_item();
         Ok(Response::new(pb::CreateServiceItemResponse {
@@ -47,7 +49,8 @@ impl ApprovalService for ApprovalApi {
         &self,
         request: Request<pb::GetServiceItemRequest>,
     ) -> Result<Response<pb::GetServiceItemResponse>, Status> {
-        let item = self.items.get(&request.get_ref().id).await?;
+        let caller = caller(&request)?;
+        let item = self.items.get(&caller, &request.get_ref().id).await?;
         Ok(Response::new(pb::GetServiceItemResponse {
             item: Some(item_message(&item)),
         }))
@@ -57,6 +60,7 @@ impl ApprovalService for ApprovalApi {
         &self,
         request: Request<pb::ListServiceItemsRequest>,
     ) -> Result<Response<pb::ListServiceItemsResponse>, Status> {
+        let caller = caller(&request)?;
         let request = request.into_inner();
         let page = page_query(request.page.as_ref())?;
         let filter = ItemFilter {
@@ -73,7 +77,7 @@ impl ApprovalService for ApprovalApi {
                 pb::ServiceItemKind::DataAccess => Some(ItemKind::DataAccess),
             },
         };
-        let page = self.items.list(&filter, &page).await?;
+        let page = self.items.list(&caller, &filter, &page).await?;
         Ok(Response::new(pb::ListServiceItemsResponse {
             items: page.items.iter().map(item_message).collect(),
             page: Some(page_response(page.next_page_token)),
@@ -81,12 +85,19 @@ impl ApprovalService for ApprovalApi {
     }
 }
 
-fn draft_from(request: &pb::CreateServiceItemRequest) -> Result<ServiceItemDraft, ApiError> {
+/// The item the request describes; without a tenant, the caller's own.
+fn draft_from(
+    request: &pb::CreateServiceItemRequest,
+    caller: &Caller,
+) -> Result<ServiceItemDraft, ApiError> {
     let mut v = Validator::new();
-    let tenant = v.parse(
-        "tenant",
-        tenant("tenant", request.tenant.as_ref()).map_err(|e| e.message().to_string()),
-    );
+    let tenant = match request.tenant {
+        None => Some(caller.tenant.clone()),
+        Some(_) => v.parse(
+            "tenant",
+            tenant("tenant", request.tenant.as_ref()).map_err(|e| e.message().to_string()),
+        ),
+    };
     let form_fields = request
         .form_fields
         .iter()

@@ -16,6 +16,11 @@ impl From<ApprovalError> for ApiError {
                 "request_id",
                 format!("{id} was already used for a different request"),
             ),
+            ApprovalError::Denied {
+                reason,
+                target,
+                message,
+            } => zhongtai_kit::auth::denied(reason, target, message),
             ApprovalError::Storage(cause) => ApiError::internal(cause),
         }
     }

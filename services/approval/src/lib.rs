@@ -7,6 +7,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub mod api;
 pub mod domain;
 mod error;
@@ -31,5 +32,9 @@ impl ServiceModule for ApprovalModule {
         let repository = store::SeaServiceItems::new(ctx.db.clone(), ctx.outbox_notifier());
         let items = domain::ServiceItems::new(Arc::new(repository));
         ServiceRoutes::new().with_service(ApprovalServiceServer::new(api::ApprovalApi::new(items)))
+    }
+
+    fn policy(&self) -> zhongtai_kit::auth::AccessPolicy {
+        access::policy()
     }
 }

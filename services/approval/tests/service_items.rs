@@ -17,6 +17,7 @@ use zhongtai_contracts::approval::v1::{
     CreateServiceItemRequest, GetServiceItemRequest, ListServiceItemsRequest,
 };
 use zhongtai_contracts::common::v1::{PageRequest, Tenant};
+use zhongtai_kit::{Caller, Role, TenantId};
 use zhongtai_store::{StoreConfig, connect, migrate};
 use zhongtai_testkit::TestDatabase;
 
@@ -65,7 +66,7 @@ async fn exercise(url: &str) {
 
     // Created once, with exactly one event in the outbox.
     let first = api
-        .create_service_item(Request::new(create("req-1", "business-licence")))
+        .create_service_item(as_operator(create("req-1", "business-licence")))
         .await
         .unwrap()
         .into_inner()
@@ -73,12 +74,21 @@ async fn exercise(url: &str) {
         .unwrap();
     assert_eq!(first.code, "business-licence");
     assert_eq!(first.version, 1);
-    assert_eq!(count(&db, "event_outbox").await, 1);
+    assert_eq!(
+        count(
+            &db,
+            "event_outbox WHERE event_type = 'approval.service_item.created'"
+        )
+        .await,
+        1
+    );
+    // The creation is audited in the same transaction.
+    assert_eq!(count(&db, "audit_log").await, 1);
 
     // The same request again (a client retry) returns the same item and
     // publishes nothing new.
     let again = api
-        .create_service_item(Request::new(create("req-1", "business-licence")))
+        .create_service_item(as_operator(create("req-1", "business-licence")))
         .await
         .unwrap()
         .into_inner()
@@ -86,16 +96,23 @@ async fn exercise(url: &str) {
         .unwrap();
     assert_eq!(again.id, first.id);
     assert_eq!(count(&db, "service_items").await, 1);
-    assert_eq!(count(&db, "event_outbox").await, 1);
+    assert_eq!(
+        count(
+            &db,
+            "event_outbox WHERE event_type = 'approval.service_item.created'"
+        )
+        .await,
+        1
+    );
 
     // A request id reused for something else, and a taken code, are refused.
     let reused = api
-        .create_service_item(Request::new(create("req-1", "other-code")))
+        .create_service_item(as_operator(create("req-1", "other-code")))
         .await
         .unwrap_err();
     assert_eq!(reused.code(), Code::InvalidArgument, "{reused:?}");
     let taken = api
-        .create_service_item(Request::new(create("req-2", "business-licence")))
+        .create_service_item(as_operator(create("req-2", "business-licence")))
         .await
         .unwrap_err();
     assert_eq!(taken.code(), Code::AlreadyExists, "{taken:?}");
@@ -103,13 +120,6 @@ async fn exercise(url: &str) {
     // Bad input: a clear error naming the field, and nothing written.
     for (request, field) in [
         (create("", "x-1"), "request_id"),
-        (
-            CreateServiceItemRequest {
-                tenant: None,
-                ..create("req-3", "x-2")
-            },
-            "tenant",
-        ),
         (
             CreateServiceItemRequest {
                 tenant: Some(Tenant {
@@ -130,7 +140,7 @@ async fn exercise(url: &str) {
         ),
     ] {
         let status = api
-            .create_service_item(Request::new(request))
+            .create_service_item(as_operator(request))
             .await
             .unwrap_err();
         assert_eq!(status.code(), Code::InvalidArgument, "{field}: {status:?}");
@@ -138,11 +148,18 @@ async fn exercise(url: &str) {
         assert!(details.contains(field), "{field} not named: {status:?}");
     }
     assert_eq!(count(&db, "service_items").await, 1);
-    assert_eq!(count(&db, "event_outbox").await, 1);
+    assert_eq!(
+        count(
+            &db,
+            "event_outbox WHERE event_type = 'approval.service_item.created'"
+        )
+        .await,
+        1
+    );
 
     // Get by id; unknown and malformed ids.
     let got = api
-        .get_service_item(Request::new(GetServiceItemRequest {
+        .get_service_item(as_operator(GetServiceItemRequest {
             id: first.id.clone(),
         }))
         .await
@@ -152,21 +169,21 @@ async fn exercise(url: &str) {
         .unwrap();
     assert_eq!(got, first);
     let missing = api
-        .get_service_item(Request::new(GetServiceItemRequest {
+        .get_service_item(as_operator(GetServiceItemRequest {
             id: uuid::Uuid::new_v4().to_string(),
         }))
         .await
         .unwrap_err();
     assert_eq!(missing.code(), Code::NotFound);
     let malformed = api
-        .get_service_item(Request::new(GetServiceItemRequest { id: "nope".into() }))
+        .get_service_item(as_operator(GetServiceItemRequest { id: "nope".into() }))
         .await
         .unwrap_err();
     assert_eq!(malformed.code(), Code::InvalidArgument);
 
     // Paging walks every item exactly once.
     for n in 0..4 {
-        api.create_service_item(Request::new(create(
+        api.create_service_item(as_operator(create(
             &format!("page-{n}"),
             &format!("item-{n}"),
         )))
@@ -177,7 +194,7 @@ async fn exercise(url: &str) {
     let mut token = String::new();
     loop {
         let page = api
-            .list_service_items(Request::new(ListServiceItemsRequest {
+            .list_service_items(as_operator(ListServiceItemsRequest {
                 page: Some(PageRequest {
                     page_size: 2,
                     page_token: token,
@@ -199,7 +216,7 @@ async fn exercise(url: &str) {
         ["business-licence", "item-0", "item-1", "item-2", "item-3"]
     );
     let bad_token = api
-        .list_service_items(Request::new(ListServiceItemsRequest {
+        .list_service_items(as_operator(ListServiceItemsRequest {
             page: Some(PageRequest {
                 page_size: 2,
                 page_token: "garbage".into(),
@@ -225,4 +242,118 @@ async fn service_items_on_sqlite() {
         dir.path().join("approval.db").display()
     ))
     .await;
+}
+
+/// Calls as an operator of the tenant the test's items belong to.
+fn as_operator<T>(message: T) -> Request<T> {
+    acting(message, "331100", "market-regulation", &[Role::Operator])
+}
+
+fn acting<T>(message: T, division: &str, department: &str, roles: &[Role]) -> Request<T> {
+    let caller = Caller::new(
+        "tester",
+        TenantId::parse(division, department).unwrap(),
+        roles,
+    );
+    zhongtai_kit::auth::acting_as(Request::new(message), caller)
+}
+
+/// Calls as an operator of a neighbouring department.
+fn other<T>(message: T) -> Request<T> {
+    acting(message, "331100", "civil-affairs", &[Role::Operator])
+}
+
+/// Another tenant's operator neither sees nor creates the first tenant's items.
+async fn tenants_are_isolated(url: &str) {
+    let (api, db) = api_on(url).await;
+    let mine = api
+        .create_service_item(as_operator(create("iso-1", "business-licence")))
+        .await
+        .unwrap()
+        .into_inner()
+        .item
+        .unwrap();
+
+    let status = api
+        .get_service_item(other(GetServiceItemRequest {
+            id: mine.id.clone(),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        status.code(),
+        Code::NotFound,
+        "another tenant's item must not be visible"
+    );
+    let listed = api
+        .list_service_items(other(ListServiceItemsRequest::default()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(listed.items.is_empty(), "{listed:?}");
+    let status = api
+        .list_service_items(other(ListServiceItemsRequest {
+            tenant: mine.tenant.clone(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
+    let status = api
+        .create_service_item(other(create("iso-2", "other-code")))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
+    assert!(
+        status.message().contains("331100/market-regulation"),
+        "{status:?}"
+    );
+    assert_eq!(
+        count(&db, "service_items").await,
+        1,
+        "the refused create wrote nothing"
+    );
+
+    // Without a department the division-level tenant is a tenant of its own.
+    let city = api
+        .list_service_items(acting(
+            ListServiceItemsRequest::default(),
+            "331100",
+            "",
+            &[Role::Viewer],
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(city.items.is_empty());
+    // A cross-tenant read grant over the city opens it, for reading only.
+    let grant = Caller::new(
+        "auditor",
+        TenantId::parse("330000", "big-data").unwrap(),
+        &[Role::Auditor],
+    )
+    .with_cross_tenant_read(vec![zhongtai_kit::DivisionCode::parse("331100").unwrap()]);
+    let seen = api
+        .get_service_item(zhongtai_kit::auth::acting_as(
+            Request::new(GetServiceItemRequest {
+                id: mine.id.clone(),
+            }),
+            grant,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(seen.item.unwrap().id, mine.id);
+}
+
+#[tokio::test]
+async fn tenants_are_isolated_on_postgres() {
+    let database = TestDatabase::create().await;
+    tenants_are_isolated(database.url()).await;
+}
+
+#[tokio::test]
+async fn tenants_are_isolated_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    tenants_are_isolated(&format!("sqlite://{}", dir.path().join("a.db").display())).await;
 }

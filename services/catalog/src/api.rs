@@ -7,6 +7,7 @@ use tonic::{Request, Response, Status};
 use zhongtai_contracts::catalog::v1 as pb;
 use zhongtai_contracts::catalog::v1::catalog_service_server::CatalogService;
 use zhongtai_kit::ApiError;
+use zhongtai_kit::auth::{caller, require_readable};
 use zhongtai_kit::proto::{optional_tenant, page_query, page_response, tenant_message, timestamp};
 
 use crate::domain::{Resource, ResourceFilter, ResourceLayer, ResourceRepository, ResourceState};
@@ -28,14 +29,22 @@ impl CatalogService for CatalogApi {
         &self,
         request: Request<pb::ListResourcesRequest>,
     ) -> Result<Response<pb::ListResourcesResponse>, Status> {
+        let caller = caller(&request)?;
         let request = request.into_inner();
         let page = page_query(request.page.as_ref())?;
+        let owner = optional_tenant("owner", request.owner.as_ref())?;
+        if let Some(owner) = &owner {
+            require_readable(&caller, owner)?;
+        }
         let filter = ResourceFilter {
-            owner: optional_tenant("owner", request.owner.as_ref())?,
+            owner,
             layer: layer_filter(request.layer)?,
             include_retired: request.include_retired,
         };
-        let page = self.resources.list(&filter, &page).await?;
+        let page = self
+            .resources
+            .list(&caller.read_scope(), &filter, &page)
+            .await?;
         Ok(Response::new(pb::ListResourcesResponse {
             resources: page.items.iter().map(resource_message).collect(),
             page: Some(page_response(page.next_page_token)),

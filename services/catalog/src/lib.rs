@@ -6,6 +6,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub mod api;
 pub mod domain;
 mod error;
@@ -29,5 +30,9 @@ impl ServiceModule for CatalogModule {
         let resources = Arc::new(store::SeaResources::new(ctx.db.clone()));
         ServiceRoutes::new()
             .with_service(CatalogServiceServer::new(api::CatalogApi::new(resources)))
+    }
+
+    fn policy(&self) -> zhongtai_kit::auth::AccessPolicy {
+        access::policy()
     }
 }

@@ -255,7 +255,7 @@ async fn list(
     api: &CatalogApi,
     request: pb::ListResourcesRequest,
 ) -> Result<pb::ListResourcesResponse, Status> {
-    api.list_resources(Request::new(request))
+    api.list_resources(acting(request))
         .await
         .map(tonic::Response::into_inner)
 }
@@ -269,4 +269,16 @@ fn tenant(division: &str, department: &str) -> Tenant {
         division_code: division.into(),
         department: department.into(),
     }
+}
+
+/// Calls as a province-wide reviewer holding a cross-tenant read grant, so
+/// every seeded tenant is in scope and the filters are what is tested.
+fn acting<T>(message: T) -> Request<T> {
+    let reviewer = zhongtai_kit::Caller::new(
+        "reviewer",
+        zhongtai_kit::TenantId::parse("330000", "big-data").unwrap(),
+        &[zhongtai_kit::Role::Auditor],
+    )
+    .with_cross_tenant_read(vec![zhongtai_kit::DivisionCode::parse("330000").unwrap()]);
+    zhongtai_kit::auth::acting_as(Request::new(message), reviewer)
 }

@@ -8,6 +8,7 @@ use zhongtai_contracts::certificate::v1 as pb;
 use zhongtai_contracts::certificate::v1::certificate_service_server::CertificateService;
 use zhongtai_contracts::certificate::v1::code_service_server::CodeService;
 use zhongtai_contracts::certificate::v1::consent_service_server::ConsentService;
+use zhongtai_kit::auth::{caller, require_readable};
 use zhongtai_kit::proto::{optional_tenant, page_query, page_response, tenant_message, timestamp};
 
 use crate::domain::{Issuer, IssuerFilter, IssuerRepository, IssuerState};
@@ -29,12 +30,18 @@ impl CertificateService for CertificateApi {
         &self,
         request: Request<pb::ListIssuersRequest>,
     ) -> Result<Response<pb::ListIssuersResponse>, Status> {
+        let caller = caller(&request)?;
         let request = request.into_inner();
         let page = page_query(request.page.as_ref())?;
-        let filter = IssuerFilter {
-            tenant: optional_tenant("tenant", request.tenant.as_ref())?,
-        };
-        let page = self.issuers.list(&filter, &page).await?;
+        let tenant = optional_tenant("tenant", request.tenant.as_ref())?;
+        if let Some(tenant) = &tenant {
+            require_readable(&caller, tenant)?;
+        }
+        let filter = IssuerFilter { tenant };
+        let page = self
+            .issuers
+            .list(&caller.read_scope(), &filter, &page)
+            .await?;
         Ok(Response::new(pb::ListIssuersResponse {
             issuers: page.items.iter().map(issuer_message).collect(),
             page: Some(page_response(page.next_page_token)),

@@ -6,6 +6,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub mod api;
 pub mod domain;
 mod error;
@@ -35,5 +36,9 @@ impl ServiceModule for CertificateModule {
             )))
             .with_service(CodeServiceServer::new(api::CodeApi))
             .with_service(ConsentServiceServer::new(api::ConsentApi))
+    }
+
+    fn policy(&self) -> zhongtai_kit::auth::AccessPolicy {
+        access::policy()
     }
 }

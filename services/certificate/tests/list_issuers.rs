@@ -105,10 +105,15 @@ async fn check_issuer_listing(db: DatabaseConnection) {
         .await
         .unwrap();
     assert_eq!(names(&city_government), ["丽水市人民政府"]);
-    let unknown_tenant = list_issuers(&api, Some(tenant("110000", "")), None)
+    let empty_tenant = list_issuers(&api, Some(tenant("331121", "")), None)
         .await
         .unwrap();
-    assert!(unknown_tenant.issuers.is_empty());
+    assert!(empty_tenant.issuers.is_empty());
+    // A tenant outside the caller's scope is refused, not answered with nothing.
+    let outside = list_issuers(&api, Some(tenant("110000", "")), None)
+        .await
+        .unwrap_err();
+    assert_eq!(outside.code(), Code::PermissionDenied, "{outside:?}");
 
     let mut seen = Vec::new();
     let mut page_token = String::new();
@@ -159,7 +164,7 @@ async fn list_issuers(
     tenant: Option<Tenant>,
     page: Option<PageRequest>,
 ) -> Result<pb::ListIssuersResponse, Status> {
-    let request = Request::new(pb::ListIssuersRequest { page, tenant });
+    let request = acting(pb::ListIssuersRequest { page, tenant });
     Ok(api.list_issuers(request).await?.into_inner())
 }
 
@@ -172,4 +177,16 @@ fn tenant(division: &str, department: &str) -> Tenant {
         division_code: division.into(),
         department: department.into(),
     }
+}
+
+/// Calls as a province-wide reviewer holding a cross-tenant read grant, so
+/// every seeded tenant is in scope and the filters are what is tested.
+fn acting<T>(message: T) -> Request<T> {
+    let reviewer = zhongtai_kit::Caller::new(
+        "reviewer",
+        zhongtai_kit::TenantId::parse("330000", "big-data").unwrap(),
+        &[zhongtai_kit::Role::Auditor],
+    )
+    .with_cross_tenant_read(vec![zhongtai_kit::DivisionCode::parse("330000").unwrap()]);
+    zhongtai_kit::auth::acting_as(Request::new(message), reviewer)
 }

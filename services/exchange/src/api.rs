@@ -8,6 +8,7 @@ use uuid::Uuid;
 use zhongtai_contracts::exchange::v1 as pb;
 use zhongtai_contracts::exchange::v1::enclave_service_server::EnclaveService;
 use zhongtai_contracts::exchange::v1::exchange_service_server::ExchangeService;
+use zhongtai_kit::auth::caller;
 use zhongtai_kit::proto::{page_query, page_response, tenant_message, timestamp};
 use zhongtai_kit::{ApiError, Validator};
 
@@ -30,10 +31,11 @@ impl ExchangeService for ExchangeApi {
         &self,
         request: Request<pb::ListLinesRequest>,
     ) -> Result<Response<pb::ListLinesResponse>, Status> {
+        let scope = caller(&request)?.read_scope();
         let request = request.into_inner();
         let page = page_query(request.page.as_ref())?;
         let filter = line_filter(&request)?;
-        let page = self.lines.list(&filter, &page).await?;
+        let page = self.lines.list(&scope, &filter, &page).await?;
         Ok(Response::new(pb::ListLinesResponse {
             lines: page.items.iter().map(line_message).collect(),
             page: Some(page_response(page.next_page_token)),

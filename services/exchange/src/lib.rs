@@ -6,6 +6,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub mod api;
 pub mod domain;
 mod error;
@@ -31,5 +32,9 @@ impl ServiceModule for ExchangeModule {
         ServiceRoutes::new()
             .with_service(ExchangeServiceServer::new(api::ExchangeApi::new(lines)))
             .with_service(EnclaveServiceServer::new(api::EnclaveApi))
+    }
+
+    fn policy(&self) -> zhongtai_kit::auth::AccessPolicy {
+        access::policy()
     }
 }

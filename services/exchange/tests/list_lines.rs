@@ -151,10 +151,7 @@ async fn lines_are_filtered_and_paged(db: DatabaseConnection) {
         },
     ];
     for request in invalid {
-        let status = api
-            .list_lines(Request::new(request.clone()))
-            .await
-            .unwrap_err();
+        let status = api.list_lines(acting(request.clone())).await.unwrap_err();
         assert_eq!(status.code(), Code::InvalidArgument, "{request:?}");
     }
 }
@@ -170,12 +167,21 @@ fn paged(page_size: i32, page_token: String) -> pb::ListLinesRequest {
 }
 
 async fn call(api: &ExchangeApi, request: pb::ListLinesRequest) -> pb::ListLinesResponse {
-    api.list_lines(Request::new(request))
-        .await
-        .unwrap()
-        .into_inner()
+    api.list_lines(acting(request)).await.unwrap().into_inner()
 }
 
 fn names(response: &pb::ListLinesResponse) -> Vec<&str> {
     response.lines.iter().map(|l| l.name.as_str()).collect()
+}
+
+/// Calls as a province-wide reviewer holding a cross-tenant read grant, so
+/// every seeded tenant is in scope and the filters are what is tested.
+fn acting<T>(message: T) -> Request<T> {
+    let reviewer = zhongtai_kit::Caller::new(
+        "reviewer",
+        zhongtai_kit::TenantId::parse("330000", "big-data").unwrap(),
+        &[zhongtai_kit::Role::Auditor],
+    )
+    .with_cross_tenant_read(vec![zhongtai_kit::DivisionCode::parse("330000").unwrap()]);
+    zhongtai_kit::auth::acting_as(Request::new(message), reviewer)
 }

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use tonic::{Request, Response, Status};
 use zhongtai_contracts::gateway::v1 as pb;
 use zhongtai_contracts::gateway::v1::gateway_admin_service_server::GatewayAdminService;
-use zhongtai_kit::proto::{page_query, page_response, timestamp};
+use zhongtai_kit::auth::caller;
+use zhongtai_kit::proto::{page_query, page_response, tenant_message, timestamp};
 use zhongtai_kit::{ApiError, Validator};
 
 use crate::domain::{App, AppFilter, AppRepository, AppState, CapabilityName};
@@ -28,10 +29,11 @@ impl GatewayAdminService for GatewayAdminApi {
         &self,
         request: Request<pb::ListAppsRequest>,
     ) -> Result<Response<pb::ListAppsResponse>, Status> {
+        let scope = caller(&request)?.read_scope();
         let request = request.into_inner();
         let page = page_query(request.page.as_ref())?;
         let filter = app_filter(&request)?;
-        let page = self.apps.list(&filter, &page).await?;
+        let page = self.apps.list(&scope, &filter, &page).await?;
         Ok(Response::new(pb::ListAppsResponse {
             apps: page.items.iter().map(app_message).collect(),
             page: Some(page_response(page.next_page_token)),
@@ -73,6 +75,7 @@ pub fn app_message(app: &App) -> pb::App {
             AppState::Active => pb::AppState::Active,
             AppState::Disabled => pb::AppState::Disabled,
         } as i32,
+        sponsor: Some(tenant_message(&app.sponsor)),
         version: app.version,
         create_time: Some(timestamp(app.created_at)),
         update_time: Some(timestamp(app.updated_at)),

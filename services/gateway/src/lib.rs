@@ -6,6 +6,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub mod api;
 pub mod domain;
 mod error;
@@ -30,5 +31,9 @@ impl ServiceModule for GatewayModule {
         ServiceRoutes::new().with_service(GatewayAdminServiceServer::new(
             api::GatewayAdminApi::new(apps),
         ))
+    }
+
+    fn policy(&self) -> zhongtai_kit::auth::AccessPolicy {
+        access::policy()
     }
 }

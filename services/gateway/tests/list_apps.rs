@@ -67,6 +67,8 @@ async fn seed_apps(db: &DatabaseConnection) {
             version: 1,
             created_at: registered,
             updated_at: registered,
+            sponsor_division: "331100".into(),
+            sponsor_department: "big-data".into(),
         };
         row.into_active_model().insert(db).await.unwrap();
     }
@@ -157,9 +159,21 @@ async fn list_apps(
     api: &GatewayAdminApi,
     request: pb::ListAppsRequest,
 ) -> Result<pb::ListAppsResponse, Status> {
-    Ok(api.list_apps(Request::new(request)).await?.into_inner())
+    Ok(api.list_apps(acting(request)).await?.into_inner())
 }
 
 fn app_names(response: &pb::ListAppsResponse) -> Vec<&str> {
     response.apps.iter().map(|a| a.name.as_str()).collect()
+}
+
+/// Calls as a province-wide reviewer holding a cross-tenant read grant, so
+/// every seeded tenant is in scope and the filters are what is tested.
+fn acting<T>(message: T) -> Request<T> {
+    let reviewer = zhongtai_kit::Caller::new(
+        "reviewer",
+        zhongtai_kit::TenantId::parse("330000", "big-data").unwrap(),
+        &[zhongtai_kit::Role::Auditor],
+    )
+    .with_cross_tenant_read(vec![zhongtai_kit::DivisionCode::parse("330000").unwrap()]);
+    zhongtai_kit::auth::acting_as(Request::new(message), reviewer)
 }

@@ -8,6 +8,8 @@
 
 #![forbid(unsafe_code)]
 
+mod audit;
+mod certs;
 mod client;
 mod serve;
 mod services;
@@ -41,6 +43,15 @@ enum Command {
     /// Service items of the approval center
     #[command(subcommand)]
     Item(client::items::ItemCommand),
+    /// Bearer tokens for calling the services
+    #[command(subcommand)]
+    Token(client::token::TokenCommand),
+    /// Development certificates for mutual TLS between services
+    #[command(subcommand)]
+    Certs(certs::CertsCommand),
+    /// The services' tamper-evident audit logs
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
 }
 
 fn main() -> ExitCode {
@@ -62,6 +73,9 @@ fn main() -> ExitCode {
             Command::Health(args) => client::health::health(args).await,
             Command::Services(args) => client::health::services(args).await,
             Command::Item(command) => client::items::run(command).await,
+            Command::Token(command) => client::token::run(command),
+            Command::Certs(command) => certs::run(command),
+            Command::Audit(command) => audit::run(command).await,
         }
     });
     match result {

@@ -8,6 +8,7 @@ use clap::Args;
 use zhongtai_kit::config::{ServeConfig, load};
 use zhongtai_kit::service::ServiceSettings;
 use zhongtai_kit::{Platform, shutdown};
+use zhongtai_mesh::MeshTls;
 
 use crate::services::ServiceName;
 
@@ -32,13 +33,31 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if let Some(metrics) = &config.server.metrics_listen {
         zhongtai_kit::admin::serve(metrics, shutdown.clone()).await?;
     }
-    let Some(platform) = connect(&config, &shutdown).await? else {
+    let tls = match config.tls.files() {
+        Some(files) => {
+            let tls = MeshTls::from_files(&files).context("cannot load the service's TLS files")?;
+            tracing::info!(cert = %files.cert.display(), "mutual TLS on");
+            Some(tls)
+        }
+        None => {
+            tracing::warn!(
+                "TLS DISABLED by configuration (tls.disabled): calls travel in plaintext"
+            );
+            None
+        }
+    };
+    let Some(platform) = connect(&config, tls.clone(), &shutdown).await? else {
         return Ok(ExitCode::SUCCESS);
     };
+    let tokens = zhongtai_kit::auth::verifier_from_config(&config.auth)
+        .await
+        .context("cannot load the token keys (auth.jwks)")?;
     let settings = ServiceSettings {
         server: config.server.clone(),
         database: config.database.clone(),
         events: config.events.clone(),
+        tokens,
+        tls,
     };
     let running = args.service.start(settings, platform, shutdown).await?;
     running.wait().await?;
@@ -48,9 +67,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
 
 async fn connect(
     config: &ServeConfig,
+    tls: Option<MeshTls>,
     shutdown: &tokio_util::sync::CancellationToken,
 ) -> anyhow::Result<Option<Platform>> {
-    match Platform::connect(&config.mesh, &config.events, shutdown).await {
+    match Platform::connect(&config.mesh, &config.events, tls, shutdown).await {
         Ok(platform) => Ok(Some(platform)),
         Err(zhongtai_kit::platform::PlatformError::Cancelled) => Ok(None),
         Err(e) => Err(e.into()),

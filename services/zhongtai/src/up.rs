@@ -6,9 +6,12 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Args;
+use zhongtai_kit::auth::{DevIssuer, JwksSource, KeySet, TokenVerifier};
 use zhongtai_kit::config::{BusKind, DatabaseConfig, EventsConfig, MeshConfig, ServerConfig};
 use zhongtai_kit::platform::channel_config;
 use zhongtai_kit::service::ServiceSettings;
@@ -63,6 +66,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
         listen => Some(zhongtai_kit::admin::serve(listen, shutdown.clone()).await?),
     };
     let platform = Platform::embedded(channel_config(&MeshConfig::default()));
+    let tokens = development_tokens(&data_dir).await?;
 
     let mut running = Vec::new();
     let mut endpoints = BTreeMap::new();
@@ -74,7 +78,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
                 .checked_add(offset as u16)
                 .context("--base-port is too high for five services")?
         };
-        let settings = embedded_settings(service, &args.host, port, &data_dir);
+        let settings = embedded_settings(service, &args.host, port, &data_dir, tokens.clone());
         let started = service
             .start(settings, platform.clone(), shutdown.clone())
             .await
@@ -114,6 +118,7 @@ fn embedded_settings(
     host: &str,
     port: u16,
     data_dir: &Path,
+    tokens: Arc<TokenVerifier>,
 ) -> ServiceSettings {
     let database = data_dir.join(format!("{service}.db"));
     ServiceSettings {
@@ -132,7 +137,32 @@ fn embedded_settings(
             relay_poll_ms: 200,
             ..EventsConfig::default()
         },
+        tokens,
+        // Loopback only, one process: plaintext is acceptable here.
+        tls: None,
     }
+}
+
+/// Tokens of the development issuer whose key lives in the data folder —
+/// fine on a laptop, never in production, and the log says so.
+async fn development_tokens(data_dir: &Path) -> anyhow::Result<Arc<TokenVerifier>> {
+    let issuer = DevIssuer::load_or_create(data_dir)
+        .context("cannot set up the development token issuer")?;
+    let jwks = DevIssuer::jwks_path(data_dir);
+    let keys = KeySet::load(JwksSource::File(jwks.clone()), Duration::from_secs(60))
+        .await
+        .context("cannot load the development token keys")?;
+    tracing::warn!(
+        issuer = zhongtai_kit::auth::DEV_ISSUER,
+        key = issuer.key_id(),
+        jwks = %jwks.display(),
+        "DEVELOPMENT TOKEN ISSUER IN USE: anyone with this data folder can mint tokens; \
+         production verifies an identity provider's tokens (zhongtai serve, auth.jwks)"
+    );
+    Ok(Arc::new(TokenVerifier::new(
+        Arc::new(keys),
+        DevIssuer::rules(),
+    )))
 }
 
 fn print_banner(endpoints: &Endpoints, data_dir: &Path) {
@@ -147,4 +177,7 @@ fn print_banner(endpoints: &Endpoints, data_dir: &Path) {
         println!("  {:<12} http://{metrics}/metrics", "metrics");
     }
     println!("Try: zhongtai health    (Ctrl-C stops everything)");
+    println!(
+        "Token: export ZHONGTAI_TOKEN=$(zhongtai token issue --tenant 331100 --dept housing-fund --role operator)"
+    );
 }

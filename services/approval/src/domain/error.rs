@@ -13,6 +13,13 @@ pub enum ApprovalError {
     /// The client reused an idempotency key for a different request.
     #[error("request id {0} was already used for a different request")]
     RequestIdReused(String),
+    /// The caller may not touch this tenant's records.
+    #[error("{message}")]
+    Denied {
+        reason: &'static str,
+        target: String,
+        message: String,
+    },
     /// Storage failed; the cause is for the log, not the caller.
     #[error("storage failure: {0}")]
     Storage(String),

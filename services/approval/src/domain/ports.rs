@@ -2,7 +2,8 @@
 
 use async_trait::async_trait;
 use uuid::Uuid;
-use zhongtai_kit::{Page, PageQuery, TenantId};
+use zhongtai_audit::AuditRecord;
+use zhongtai_kit::{Page, PageQuery, TenantId, TenantScope};
 
 use super::error::ApprovalError;
 use super::service_item::{ItemKind, ItemState, ServiceItem};
@@ -31,23 +32,31 @@ pub struct ItemFilter {
     pub kind: Option<ItemKind>,
 }
 
-/// Persistence of service items.
+/// Persistence of service items. Every method works inside a tenant scope:
+/// rows outside it do not exist for the call.
 #[async_trait]
 pub trait ServiceItemRepository: Send + Sync + 'static {
-    /// Stores `item` and its `approval.service_item.created` event in one
-    /// transaction. A repeated `request_id` (same tenant) returns the item the
-    /// first request created.
+    /// Stores `item`, its `approval.service_item.created` event and `audit`
+    /// in one transaction. A repeated `request_id` (same tenant) returns the
+    /// item the first request created.
     async fn create(
         &self,
+        scope: &TenantScope,
         request_id: &str,
         item: ServiceItem,
+        audit: &AuditRecord,
     ) -> Result<CreateOutcome, ApprovalError>;
 
-    async fn get(&self, id: Uuid) -> Result<Option<ServiceItem>, ApprovalError>;
+    async fn get(
+        &self,
+        scope: &TenantScope,
+        id: Uuid,
+    ) -> Result<Option<ServiceItem>, ApprovalError>;
 
     /// Items in creation order.
     async fn list(
         &self,
+        scope: &TenantScope,
         filter: &ItemFilter,
         page: &PageQuery,
     ) -> Result<Page<ServiceItem>, ApprovalError>;

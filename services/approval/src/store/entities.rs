@@ -30,4 +30,13 @@ pub mod service_item {
     pub enum Relation {}
 
     impl ActiveModelBehavior for ActiveModel {}
+
+    impl zhongtai_kit::TenantOwned for Entity {
+        fn division_column() -> Column {
+            Column::TenantDivision
+        }
+        fn department_column() -> Column {
+            Column::TenantDepartment
+        }
+    }
 }

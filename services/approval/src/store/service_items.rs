@@ -4,12 +4,13 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, QuerySelect, SqlErr, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, IntoActiveModel, QueryFilter,
+    QueryOrder, QuerySelect, SqlErr, TransactionTrait,
 };
 use tokio::sync::Notify;
 use uuid::Uuid;
-use zhongtai_kit::{Page, PageQuery, TenantId};
+use zhongtai_audit::AuditRecord;
+use zhongtai_kit::{Page, PageQuery, ScopedEntity, TenantId, TenantScope};
 
 use super::entities::service_item::{self, Column, Entity};
 use crate::domain::{
@@ -32,12 +33,10 @@ impl SeaServiceItems {
 
     async fn find_by_request(
         &self,
-        tenant: &TenantId,
+        scope: &TenantScope,
         request_id: &str,
     ) -> Result<Option<ServiceItem>, ApprovalError> {
-        Entity::find()
-            .filter(Column::TenantDivision.eq(tenant.division.as_str()))
-            .filter(Column::TenantDepartment.eq(department(tenant)))
+        Entity::find_in(scope)
             .filter(Column::RequestId.eq(request_id))
             .one(&self.db)
             .await
@@ -51,10 +50,19 @@ impl SeaServiceItems {
 impl ServiceItemRepository for SeaServiceItems {
     async fn create(
         &self,
+        scope: &TenantScope,
         request_id: &str,
         item: ServiceItem,
+        audit: &AuditRecord,
     ) -> Result<CreateOutcome, ApprovalError> {
-        if let Some(existing) = self.find_by_request(&item.tenant, request_id).await? {
+        if scope.own() != &item.tenant {
+            return Err(ApprovalError::Storage(format!(
+                "refusing to store an item of {} in the scope of {}",
+                item.tenant,
+                scope.own()
+            )));
+        }
+        if let Some(existing) = self.find_by_request(scope, request_id).await? {
             return Ok(CreateOutcome::AlreadyCreated(existing));
         }
         let txn = self.db.begin().await.map_err(storage)?;
@@ -68,7 +76,7 @@ impl ServiceItemRepository for SeaServiceItems {
                 drop(txn);
                 // Either a concurrent request with the same id won the race,
                 // or the code is taken.
-                return match self.find_by_request(&item.tenant, request_id).await? {
+                return match self.find_by_request(scope, request_id).await? {
                     Some(existing) => Ok(CreateOutcome::AlreadyCreated(existing)),
                     None => Err(ApprovalError::ItemCodeTaken {
                         tenant: item.tenant.key(),
@@ -81,13 +89,21 @@ impl ServiceItemRepository for SeaServiceItems {
         zhongtai_events::outbox::append(&txn, "approval", vec![published::item_created(&item)])
             .await
             .map_err(storage)?;
+        zhongtai_audit::append(&txn, "approval", audit)
+            .await
+            .map_err(storage)?;
         txn.commit().await.map_err(storage)?;
         self.outbox.notify_one();
         Ok(CreateOutcome::Created(item))
     }
 
-    async fn get(&self, id: Uuid) -> Result<Option<ServiceItem>, ApprovalError> {
-        Entity::find_by_id(id.to_string())
+    async fn get(
+        &self,
+        scope: &TenantScope,
+        id: Uuid,
+    ) -> Result<Option<ServiceItem>, ApprovalError> {
+        Entity::find_in(scope)
+            .filter(Column::Id.eq(id.to_string()))
             .one(&self.db)
             .await
             .map_err(storage)?
@@ -97,10 +113,11 @@ impl ServiceItemRepository for SeaServiceItems {
 
     async fn list(
         &self,
+        scope: &TenantScope,
         filter: &ItemFilter,
         page: &PageQuery,
     ) -> Result<Page<ServiceItem>, ApprovalError> {
-        let mut query = Entity::find().order_by_asc(Column::Id);
+        let mut query = Entity::find_in(scope).order_by_asc(Column::Id);
         if let Some(tenant) = &filter.tenant {
             query = query
                 .filter(Column::TenantDivision.eq(tenant.division.as_str()))

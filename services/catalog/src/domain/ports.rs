@@ -1,7 +1,7 @@
 //! What the domain needs from storage. The store module implements it.
 
 use async_trait::async_trait;
-use zhongtai_kit::{Page, PageQuery, TenantId};
+use zhongtai_kit::{Page, PageQuery, TenantId, TenantScope};
 
 use super::error::CatalogError;
 use super::resource::{Resource, ResourceLayer};
@@ -23,6 +23,7 @@ pub trait ResourceRepository: Send + Sync + 'static {
     /// Resources in id (registration) order.
     async fn list(
         &self,
+        scope: &TenantScope,
         filter: &ResourceFilter,
         page: &PageQuery,
     ) -> Result<Page<Resource>, CatalogError>;

@@ -1,9 +1,9 @@
 //! Data resources in the database.
 
 use async_trait::async_trait;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, DatabaseConnection, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
-use zhongtai_kit::{Page, PageQuery, TenantId};
+use zhongtai_kit::{Page, PageQuery, ScopedEntity, TenantId, TenantScope};
 
 use super::entities::resource::{Column, Entity, Model};
 use crate::domain::{
@@ -25,10 +25,11 @@ impl SeaResources {
 impl ResourceRepository for SeaResources {
     async fn list(
         &self,
+        scope: &TenantScope,
         filter: &ResourceFilter,
         page: &PageQuery,
     ) -> Result<Page<Resource>, CatalogError> {
-        let mut query = Entity::find().order_by_asc(Column::Id);
+        let mut query = Entity::find_in(scope).order_by_asc(Column::Id);
         if let Some(owner) = &filter.owner {
             query = query.filter(Column::OwnerDivision.eq(owner.division.as_str()));
             if let Some(department) = &owner.department {

@@ -1,7 +1,7 @@
 //! What the domain needs from storage. The store module implements it.
 
 use async_trait::async_trait;
-use zhongtai_kit::{Page, PageQuery, TenantId};
+use zhongtai_kit::{Page, PageQuery, TenantId, TenantScope};
 
 use super::error::CertificateError;
 use super::issuer::Issuer;
@@ -19,6 +19,7 @@ pub trait IssuerRepository: Send + Sync + 'static {
     /// Issuers in id (creation) order.
     async fn list(
         &self,
+        scope: &TenantScope,
         filter: &IssuerFilter,
         page: &PageQuery,
     ) -> Result<Page<Issuer>, CertificateError>;

@@ -1,9 +1,9 @@
 //! Issuers in the database.
 
 use async_trait::async_trait;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, DatabaseConnection, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
-use zhongtai_kit::{Page, PageQuery, TenantId};
+use zhongtai_kit::{Page, PageQuery, ScopedEntity, TenantId, TenantScope};
 
 use super::entities::issuer::{Column, Entity, Model};
 use crate::domain::{CertificateError, Issuer, IssuerFilter, IssuerRepository, IssuerState};
@@ -23,10 +23,11 @@ impl SeaIssuers {
 impl IssuerRepository for SeaIssuers {
     async fn list(
         &self,
+        scope: &TenantScope,
         filter: &IssuerFilter,
         page: &PageQuery,
     ) -> Result<Page<Issuer>, CertificateError> {
-        let mut query = Entity::find().order_by_asc(Column::Id);
+        let mut query = Entity::find_in(scope).order_by_asc(Column::Id);
         if let Some(tenant) = &filter.tenant {
             let department = tenant.department.as_deref().unwrap_or_default();
             query = query

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use uuid::Uuid;
-use zhongtai_kit::{Page, PageQuery};
+use zhongtai_kit::{Page, PageQuery, TenantScope};
 
 use super::error::ExchangeError;
 use super::line::{Line, LineState};
@@ -37,6 +37,7 @@ pub trait LineRepository: Send + Sync + 'static {
     /// Lines in id (creation) order.
     async fn list(
         &self,
+        scope: &TenantScope,
         filter: &LineFilter,
         page: &PageQuery,
     ) -> Result<Page<Line>, ExchangeError>;

@@ -13,6 +13,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(zhongtai_events::migration::CreateOutbox),
             Box::new(zhongtai_events::migration::CreateInbox),
+            Box::new(zhongtai_audit::migration::CreateAuditLog),
             Box::new(m0001_lines::Migration),
         ]
     }

@@ -25,4 +25,13 @@ pub mod line {
     pub enum Relation {}
 
     impl ActiveModelBehavior for ActiveModel {}
+
+    impl zhongtai_kit::TenantOwned for Entity {
+        fn division_column() -> Column {
+            Column::OwnerDivision
+        }
+        fn department_column() -> Column {
+            Column::OwnerDepartment
+        }
+    }
 }

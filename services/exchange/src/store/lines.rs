@@ -1,9 +1,9 @@
 //! Exchange lines in the database.
 
 use async_trait::async_trait;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, DatabaseConnection, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
-use zhongtai_kit::{Page, PageQuery, TenantId};
+use zhongtai_kit::{Page, PageQuery, ScopedEntity, TenantId, TenantScope};
 
 use super::entities::line::{Column, Entity, Model};
 use crate::domain::{ExchangeError, Line, LineFilter, LineRepository, LineState};
@@ -23,11 +23,12 @@ impl SeaLines {
 impl LineRepository for SeaLines {
     async fn list(
         &self,
+        scope: &TenantScope,
         filter: &LineFilter,
         page: &PageQuery,
     ) -> Result<Page<Line>, ExchangeError> {
         let state_names = filter.wanted_states().into_iter().map(LineState::as_str);
-        let mut query = Entity::find()
+        let mut query = Entity::find_in(scope)
             .filter(Column::State.is_in(state_names))
             .order_by_asc(Column::Id);
         if let Some(resource_id) = filter.resource_id {

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
+use zhongtai_kit::TenantId;
 
 use super::capability::CapabilityName;
 
@@ -39,6 +40,8 @@ pub struct App {
     pub state: AppState,
     /// Capabilities the app may call, every version of each.
     pub allowed_capabilities: Vec<CapabilityName>,
+    /// The tenant sponsoring the app on the platform.
+    pub sponsor: TenantId,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

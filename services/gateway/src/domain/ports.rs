@@ -1,7 +1,7 @@
 //! What the domain needs from storage. The store module implements it.
 
 use async_trait::async_trait;
-use zhongtai_kit::{Page, PageQuery};
+use zhongtai_kit::{Page, PageQuery, TenantScope};
 
 use super::app::{App, AppState};
 use super::capability::CapabilityName;
@@ -19,5 +19,11 @@ pub struct AppFilter {
 #[async_trait]
 pub trait AppRepository: Send + Sync + 'static {
     /// Apps in id (registration) order.
-    async fn list(&self, filter: &AppFilter, page: &PageQuery) -> Result<Page<App>, GatewayError>;
+    /// Apps sponsored within `scope`, in id order.
+    async fn list(
+        &self,
+        scope: &TenantScope,
+        filter: &AppFilter,
+        page: &PageQuery,
+    ) -> Result<Page<App>, GatewayError>;
 }

@@ -1,6 +1,7 @@
 //! The gateway's schema, applied at start by `zhongtai-store`.
 
 mod m0001_apps;
+mod m0002_app_sponsor;
 
 use sea_orm_migration::prelude::*;
 
@@ -13,7 +14,9 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(zhongtai_events::migration::CreateOutbox),
             Box::new(zhongtai_events::migration::CreateInbox),
+            Box::new(zhongtai_audit::migration::CreateAuditLog),
             Box::new(m0001_apps::Migration),
+            Box::new(m0002_app_sponsor::Migration),
         ]
     }
 }

@@ -2,9 +2,9 @@
 
 use async_trait::async_trait;
 use sea_orm::sea_query::LikeExpr;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, DatabaseConnection, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
-use zhongtai_kit::{Page, PageQuery};
+use zhongtai_kit::{Page, PageQuery, ScopedEntity, TenantId, TenantScope};
 
 use super::entities::app::{Column, Entity, Model};
 use crate::domain::{App, AppFilter, AppRepository, AppState, CapabilityName, GatewayError};
@@ -24,8 +24,13 @@ impl SeaApps {
 
 #[async_trait]
 impl AppRepository for SeaApps {
-    async fn list(&self, filter: &AppFilter, page: &PageQuery) -> Result<Page<App>, GatewayError> {
-        let mut query = Entity::find().order_by_asc(Column::Id);
+    async fn list(
+        &self,
+        scope: &TenantScope,
+        filter: &AppFilter,
+        page: &PageQuery,
+    ) -> Result<Page<App>, GatewayError> {
+        let mut query = Entity::find_in(scope).order_by_asc(Column::Id);
         if let Some(state) = filter.state {
             query = query.filter(Column::State.eq(state.as_str()));
         }
@@ -81,6 +86,8 @@ fn app_from_row(row: Model) -> Result<App, GatewayError> {
         id: Uuid::parse_str(&row.id).map_err(|_| corrupt("id"))?,
         state: AppState::from_name(&row.state).ok_or_else(|| corrupt("state"))?,
         allowed_capabilities,
+        sponsor: TenantId::parse(&row.sponsor_division, &row.sponsor_department)
+            .map_err(|_| corrupt("sponsor"))?,
         name: row.name,
         version: row.version,
         created_at: row.created_at,

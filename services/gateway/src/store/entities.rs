@@ -16,10 +16,21 @@ pub mod app {
         pub version: i64,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
+        pub sponsor_division: String,
+        pub sponsor_department: String,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
     pub enum Relation {}
 
     impl ActiveModelBehavior for ActiveModel {}
+
+    impl zhongtai_kit::TenantOwned for Entity {
+        fn division_column() -> Column {
+            Column::SponsorDivision
+        }
+        fn department_column() -> Column {
+            Column::SponsorDepartment
+        }
+    }
 }

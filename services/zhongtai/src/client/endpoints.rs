@@ -7,10 +7,18 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::Args;
+use http::HeaderValue;
 use serde::{Deserialize, Serialize};
+use tonic::body::Body;
+use tower::ServiceBuilder;
+use tower::util::BoxCloneSyncService;
+use zhongtai_kit::ServiceChannel;
 use zhongtai_kit::config::MeshConfig;
 use zhongtai_kit::platform::{channel_config, etcd_config};
-use zhongtai_mesh::{Discovery, EtcdRegistry, MeshChannel, Registry, ServiceInstance};
+use zhongtai_mesh::{
+    BoxError, ChannelConfig, Discovery, EtcdRegistry, MeshChannel, MeshTls, Registry,
+    ServiceInstance, TlsFiles,
+};
 
 /// Name of the endpoints file in the data folder.
 pub const ENDPOINTS_FILE: &str = "endpoints.json";
@@ -50,6 +58,18 @@ pub struct TargetArgs {
     /// Data folder of a `zhongtai up` platform
     #[arg(long, env = "ZHONGTAI_DATA_DIR", default_value = ".data")]
     data_dir: PathBuf,
+    /// Bearer token to call with (`zhongtai token issue` makes one for `make run`)
+    #[arg(long, env = "ZHONGTAI_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// CA certificate of a mutual-TLS mesh (with --tls-cert and --tls-key)
+    #[arg(long, env = "ZHONGTAI_TLS__CA", requires_all = ["tls_cert", "tls_key"])]
+    tls_ca: Option<PathBuf>,
+    /// Client certificate issued by the mesh CA
+    #[arg(long, env = "ZHONGTAI_TLS__CERT")]
+    tls_cert: Option<PathBuf>,
+    /// Its private key
+    #[arg(long, env = "ZHONGTAI_TLS__KEY")]
+    tls_key: Option<PathBuf>,
 }
 
 /// Resolved discovery for client commands.
@@ -57,6 +77,8 @@ pub struct Target {
     registry: Option<Arc<EtcdRegistry>>,
     endpoints: Option<Endpoints>,
     mesh: MeshConfig,
+    authorization: Option<HeaderValue>,
+    tls: Option<MeshTls>,
 }
 
 impl Target {
@@ -64,6 +86,27 @@ impl Target {
         let mut mesh = MeshConfig {
             default_deadline_ms: 5_000,
             ..MeshConfig::default()
+        };
+        let authorization = args
+            .token
+            .as_deref()
+            .map(|token| {
+                let mut value = HeaderValue::from_str(&format!("Bearer {}", token.trim()))
+                    .context("the token contains characters a header cannot carry")?;
+                value.set_sensitive(true);
+                anyhow::Ok(value)
+            })
+            .transpose()?;
+        let tls = match (&args.tls_ca, &args.tls_cert, &args.tls_key) {
+            (Some(ca), Some(cert), Some(key)) => Some(
+                MeshTls::from_files(&TlsFiles {
+                    ca: ca.clone(),
+                    cert: cert.clone(),
+                    key: key.clone(),
+                })
+                .context("cannot load the client's TLS files")?,
+            ),
+            _ => None,
         };
         match &args.etcd {
             Some(etcd) => {
@@ -73,12 +116,16 @@ impl Target {
                     registry: Some(Arc::new(registry)),
                     endpoints: None,
                     mesh,
+                    authorization,
+                    tls,
                 })
             }
             None => Ok(Self {
                 registry: None,
                 endpoints: Some(Endpoints::read(&args.data_dir.join(ENDPOINTS_FILE))?),
                 mesh,
+                authorization,
+                tls,
             }),
         }
     }
@@ -104,8 +151,27 @@ impl Target {
         }))
     }
 
-    /// A balanced channel to one service.
-    pub fn channel(&self, service: &str) -> MeshChannel {
-        MeshChannel::new(self.discover(service), channel_config(&self.mesh))
+    /// A balanced channel to one service, sending the bearer token if given.
+    pub fn channel(&self, service: &str) -> ServiceChannel {
+        let config = ChannelConfig {
+            tls: self.tls.clone(),
+            ..channel_config(&self.mesh)
+        };
+        let channel = MeshChannel::new(self.discover(service), config);
+        let authorization = self.authorization.clone();
+        BoxCloneSyncService::new(
+            ServiceBuilder::new()
+                .map_request(move |mut request: http::Request<Body>| {
+                    if let Some(value) = &authorization {
+                        request
+                            .headers_mut()
+                            .insert(http::header::AUTHORIZATION, value.clone());
+                    }
+                    request
+                })
+                .map_response(|response: http::Response<_>| response.map(Body::new))
+                .map_err(Into::<BoxError>::into)
+                .service(channel),
+        )
     }
 }

@@ -24,9 +24,9 @@ pub enum ItemCommand {
 pub struct CreateArgs {
     #[command(flatten)]
     target: TargetArgs,
-    /// Owning tenant: division code, optionally /department (331100/market-regulation)
+    /// Owning tenant (331100/market-regulation); default: the token's tenant
     #[arg(long)]
-    tenant: String,
+    tenant: Option<String>,
     /// Item code, e.g. business-licence
     #[arg(long)]
     code: String,
@@ -79,7 +79,7 @@ pub async fn run(command: ItemCommand) -> anyhow::Result<ExitCode> {
 
 fn client(
     target: &TargetArgs,
-) -> anyhow::Result<ApprovalServiceClient<zhongtai_mesh::MeshChannel>> {
+) -> anyhow::Result<ApprovalServiceClient<zhongtai_kit::ServiceChannel>> {
     Ok(ApprovalServiceClient::new(
         Target::resolve(target)?.channel("approval"),
     ))
@@ -98,7 +98,7 @@ async fn create(args: CreateArgs) -> anyhow::Result<ExitCode> {
         request_id: args
             .request_id
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
-        tenant: Some(tenant(&args.tenant)),
+        tenant: args.tenant.as_deref().map(tenant),
         code: args.code,
         name: args.name,
         description: args.description,

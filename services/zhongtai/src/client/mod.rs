@@ -5,3 +5,4 @@ pub mod endpoints;
 pub mod health;
 pub mod items;
 pub mod output;
+pub mod token;

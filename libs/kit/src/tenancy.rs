@@ -1,0 +1,149 @@
+//! Tenant isolation in the data layer. Every repository query of a
+//! tenant-owned table starts from [`ScopedEntity::find_in`] (or its update and
+//! delete siblings), which cannot be called without a [`TenantScope`]; a
+//! scope comes only from the authenticated [`crate::auth::Caller`]. Services'
+//! lint configuration forbids the unscoped `Entity::find()` family, so the
+//! filter is not a `WHERE` someone may forget.
+
+use sea_orm::sea_query::Condition;
+use sea_orm::{ColumnTrait, DeleteMany, EntityTrait, QueryFilter, Select, UpdateMany};
+
+use crate::tenant::{DivisionCode, DivisionLevel, TenantId};
+
+/// The rows a request may touch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantScope {
+    own: TenantId,
+    /// Divisions an explicit cross-tenant grant opens (for reading).
+    granted: Vec<DivisionCode>,
+}
+
+impl TenantScope {
+    /// Exactly one tenant's rows.
+    pub fn tenant(own: TenantId) -> Self {
+        Self {
+            own,
+            granted: Vec::new(),
+        }
+    }
+
+    /// The tenant's rows and those of every tenant within `divisions`.
+    pub fn with_grant(own: TenantId, divisions: Vec<DivisionCode>) -> Self {
+        Self {
+            own,
+            granted: divisions,
+        }
+    }
+
+    /// The tenant the scope belongs to: new rows are created for it.
+    pub fn own(&self) -> &TenantId {
+        &self.own
+    }
+
+    /// Whether the scope reaches beyond its own tenant.
+    pub fn is_cross_tenant(&self) -> bool {
+        !self.granted.is_empty()
+    }
+
+    /// Whether a row of `tenant` is inside the scope.
+    pub fn permits(&self, tenant: &TenantId) -> bool {
+        *tenant == self.own
+            || self
+                .granted
+                .iter()
+                .any(|division| division.contains(&tenant.division))
+    }
+
+    /// The SQL condition selecting the scope's rows.
+    pub fn condition<C: ColumnTrait>(&self, division: C, department: C) -> Condition {
+        let own = Condition::all()
+            .add(division.eq(self.own.division.as_str()))
+            .add(department.eq(self.own.department.clone().unwrap_or_default()));
+        self.granted
+            .iter()
+            .fold(Condition::any().add(own), |any, granted| {
+                any.add(division.like(division_pattern(granted)))
+            })
+    }
+}
+
+/// `33%` for a province, `3311%` for a city, the code itself for a county.
+fn division_pattern(division: &DivisionCode) -> String {
+    let code = division.as_str();
+    match division.level() {
+        DivisionLevel::Province => format!("{}%", &code[..2]),
+        DivisionLevel::City => format!("{}%", &code[..4]),
+        DivisionLevel::County => code.to_string(),
+    }
+}
+
+/// A table whose rows belong to a tenant.
+pub trait TenantOwned: EntityTrait {
+    /// The column holding the owner's division code.
+    fn division_column() -> Self::Column;
+    /// The column holding the owner's department ("" for none).
+    fn department_column() -> Self::Column;
+}
+
+/// Scoped entry points to a tenant-owned table; the only ones services use.
+pub trait ScopedEntity: TenantOwned {
+    /// `SELECT` limited to the scope's rows.
+    #[allow(clippy::disallowed_methods)]
+    fn find_in(scope: &TenantScope) -> Select<Self> {
+        Self::find().filter(scope.condition(Self::division_column(), Self::department_column()))
+    }
+
+    /// `UPDATE … WHERE` limited to the scope's rows.
+    #[allow(clippy::disallowed_methods)]
+    fn update_many_in(scope: &TenantScope) -> UpdateMany<Self> {
+        Self::update_many()
+            .filter(scope.condition(Self::division_column(), Self::department_column()))
+    }
+
+    /// `DELETE … WHERE` limited to the scope's rows.
+    #[allow(clippy::disallowed_methods)]
+    fn delete_many_in(scope: &TenantScope) -> DeleteMany<Self> {
+        Self::delete_many()
+            .filter(scope.condition(Self::division_column(), Self::department_column()))
+    }
+}
+
+impl<E: TenantOwned> ScopedEntity for E {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tenant(key: &str) -> TenantId {
+        TenantId::from_key(key).expect("tenant")
+    }
+
+    #[test]
+    fn own_scope_permits_exactly_its_tenant() {
+        let scope = TenantScope::tenant(tenant("331100/housing-fund"));
+        assert!(scope.permits(&tenant("331100/housing-fund")));
+        assert!(!scope.permits(&tenant("331100/civil-affairs")));
+        assert!(!scope.permits(&tenant("331100")));
+        assert!(!scope.permits(&tenant("330100/housing-fund")));
+    }
+
+    #[test]
+    fn a_grant_opens_the_divisions_it_names() {
+        let scope = TenantScope::with_grant(
+            tenant("330000/big-data"),
+            vec![DivisionCode::parse("331100").expect("city")],
+        );
+        assert!(scope.permits(&tenant("331100/housing-fund")));
+        assert!(scope.permits(&tenant("331121/civil-affairs")));
+        assert!(!scope.permits(&tenant("330100/housing-fund")));
+        assert!(scope.is_cross_tenant());
+    }
+
+    #[test]
+    fn patterns_follow_the_division_level() {
+        let pattern = |code| division_pattern(&DivisionCode::parse(code).expect("code"));
+        assert_eq!(pattern("330000"), "33%");
+        assert_eq!(pattern("331100"), "3311%");
+        assert_eq!(pattern("331121"), "331121");
+    }
+}
