@@ -4,7 +4,7 @@ Usage:
   grpc_probe.py inspect HOST:PORT
       -> {"health": {"": "SERVING", ...}, "services": [...]} using the
          standard health protocol and server reflection (v1alpha).
-  grpc_probe.py raw HOST:PORT /package.Service/Method HEX|zeros:N
+  grpc_probe.py raw HOST:PORT /package.Service/Method HEX|zeros:N [TOKEN]
       -> {"code": "INVALID_ARGUMENT", "details": "..."} for a request whose
          body is the given bytes (hex) or N zero bytes, sent as-is.
 """
@@ -41,12 +41,13 @@ def inspect(target):
         return {"health": statuses, "services": services, "resolved": resolved}
 
 
-def raw(target, method, body):
+def raw(target, method, body, token=None):
     payload = bytes(int(body[6:])) if body.startswith("zeros:") else bytes.fromhex(body)
+    metadata = [("authorization", "Bearer " + token)] if token else None
     with grpc.insecure_channel(target) as channel:
         call = channel.unary_unary(method, request_serializer=None, response_deserializer=None)
         try:
-            call(payload, timeout=30)
+            call(payload, timeout=30, metadata=metadata)
             return {"code": "OK", "details": ""}
         except grpc.RpcError as error:
             return {"code": error.code().name, "details": error.details() or ""}
@@ -56,7 +57,7 @@ def main(argv):
     if len(argv) >= 3 and argv[1] == "inspect":
         result = inspect(argv[2])
     elif len(argv) >= 5 and argv[1] == "raw":
-        result = raw(argv[2], argv[3], argv[4])
+        result = raw(argv[2], argv[3], argv[4], argv[5] if len(argv) >= 6 else None)
     else:
         print(__doc__, file=sys.stderr)
         return 2

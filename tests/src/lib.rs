@@ -4,6 +4,10 @@
 
 #![forbid(unsafe_code)]
 
+mod security;
+
+pub use security::{BearerToken, Security};
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};

@@ -11,32 +11,40 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use tonic::Request;
+use tonic::service::interceptor::InterceptedService;
 use zhongtai_contracts::approval::v1::ListServiceItemsRequest;
 use zhongtai_contracts::approval::v1::approval_service_client::ApprovalServiceClient;
+use zhongtai_kit::Role;
 use zhongtai_mesh::{ChannelConfig, Discovery, EtcdConfig, EtcdRegistry, MeshChannel, Registry};
-use zhongtai_scenarios::Process;
+use zhongtai_scenarios::{BearerToken, Process, Security};
 use zhongtai_testkit::{EtcdServer, TestDatabase, amqp_url, eventually};
 
 const LEASE_TTL: Duration = Duration::from_secs(2);
 const INSTANCE_HEADER: &str = "zhongtai-instance";
 
-fn serve_approval(name: &str, etcd: &EtcdServer, db: &TestDatabase) -> Process {
-    let mut process = Process::spawn(
-        name,
-        &["serve", "approval"],
-        &[
-            ("DATABASE_URL", db.url().to_string()),
-            ("ETCD_ENDPOINTS", etcd.endpoint()),
-            ("AMQP_URL", amqp_url()),
-            ("ZHONGTAI_SERVER__LISTEN", "127.0.0.1:0".into()),
-            ("ZHONGTAI_SERVER__METRICS_LISTEN", "127.0.0.1:0".into()),
-            (
-                "ZHONGTAI_MESH__LEASE_TTL_SECS",
-                LEASE_TTL.as_secs().to_string(),
-            ),
-            ("ZHONGTAI_SERVER__DRAIN_TIMEOUT_MS", "2000".into()),
-        ],
-    );
+type Client = ApprovalServiceClient<InterceptedService<MeshChannel, BearerToken>>;
+
+/// An instance with mutual TLS and token checks on, as in production.
+fn serve_approval(
+    name: &str,
+    etcd: &EtcdServer,
+    db: &TestDatabase,
+    security: &Security,
+) -> Process {
+    let mut envs = security.serve_env("approval");
+    envs.extend([
+        ("DATABASE_URL", db.url().to_string()),
+        ("ETCD_ENDPOINTS", etcd.endpoint()),
+        ("AMQP_URL", amqp_url()),
+        ("ZHONGTAI_SERVER__LISTEN", "127.0.0.1:0".into()),
+        ("ZHONGTAI_SERVER__METRICS_LISTEN", "127.0.0.1:0".into()),
+        (
+            "ZHONGTAI_MESH__LEASE_TTL_SECS",
+            LEASE_TTL.as_secs().to_string(),
+        ),
+        ("ZHONGTAI_SERVER__DRAIN_TIMEOUT_MS", "2000".into()),
+    ]);
+    let mut process = Process::spawn(name, &["serve", "approval"], &envs);
     process.wait_for_output("registered in discovery", Duration::from_secs(60));
     process
 }
@@ -47,7 +55,7 @@ fn known(discovery: &Discovery) -> Vec<String> {
 }
 
 /// One read-only (hence retryable) call; the instance that answered.
-async fn call(client: &mut ApprovalServiceClient<MeshChannel>) -> Result<String, tonic::Status> {
+async fn call(client: &mut Client) -> Result<String, tonic::Status> {
     let response = client
         .list_service_items(Request::new(ListServiceItemsRequest::default()))
         .await?;
@@ -59,10 +67,7 @@ async fn call(client: &mut ApprovalServiceClient<MeshChannel>) -> Result<String,
         .to_string())
 }
 
-async fn calls(
-    client: &mut ApprovalServiceClient<MeshChannel>,
-    n: usize,
-) -> BTreeMap<String, usize> {
+async fn calls(client: &mut Client, n: usize) -> BTreeMap<String, usize> {
     let mut served = BTreeMap::new();
     for i in 0..n {
         let instance = call(client)
@@ -85,12 +90,20 @@ async fn s6_instances_come_and_go_without_failed_calls() {
     })
     .unwrap();
     let discovery = registry.discover("approval");
-    let channel = MeshChannel::new(discovery.clone(), ChannelConfig::default());
-    let mut client = ApprovalServiceClient::new(channel);
+    let security = Security::new();
+    let channel = MeshChannel::new(
+        discovery.clone(),
+        ChannelConfig {
+            tls: Some(security.client_tls()),
+            ..ChannelConfig::default()
+        },
+    );
+    let token = security.token("331100/market-regulation", &[Role::Viewer]);
+    let mut client = ApprovalServiceClient::with_interceptor(channel, BearerToken::new(&token));
 
     // Two instances register; the client balances over both.
-    let mut a = serve_approval("approval-a", &etcd, &db);
-    let b = serve_approval("approval-b", &etcd, &db);
+    let mut a = serve_approval("approval-a", &etcd, &db, &security);
+    let b = serve_approval("approval-b", &etcd, &db, &security);
     let two = eventually(
         Duration::from_secs(10),
         "two instances in discovery",
@@ -145,7 +158,7 @@ async fn s6_instances_come_and_go_without_failed_calls() {
     assert!(!served.contains_key(&a_id), "{served:?}");
 
     // A new instance gets traffic within 1 s of registering.
-    let c = serve_approval("approval-c", &etcd, &db);
+    let c = serve_approval("approval-c", &etcd, &db, &security);
     let c_id = eventually(
         Duration::from_secs(10),
         "third instance in discovery",

@@ -42,12 +42,35 @@ fn endpoints(data_dir: &std::path::Path) -> serde_json::Value {
     serde_json::from_slice(&bytes).expect("endpoints.json is JSON")
 }
 
+/// A development token of the platform in `data_dir`, as the README shows.
+fn token(data_dir: &std::path::Path, role: &str) -> String {
+    let output = std::process::Command::new(zhongtai_scenarios::zhongtai_bin())
+        .args([
+            "token",
+            "issue",
+            "--tenant",
+            "331100",
+            "--dept",
+            "market-regulation",
+            "--role",
+            role,
+        ])
+        .arg("--data-dir")
+        .arg(data_dir)
+        .output()
+        .expect("zhongtai runs");
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+/// Runs the CLI as an operator of 331100/market-regulation.
 fn cli(data_dir: &std::path::Path, args: &[&str]) -> (bool, String, String) {
     let output = std::process::Command::new(zhongtai_scenarios::zhongtai_bin())
         .args(args)
         .arg("--data-dir")
         .arg(data_dir)
         .env_remove("ETCD_ENDPOINTS")
+        .env("ZHONGTAI_TOKEN", token(data_dir, "operator"))
         .output()
         .expect("zhongtai runs");
     (
@@ -132,13 +155,22 @@ fn malformed_and_oversize_messages_get_precise_codes() {
         .unwrap()
         .to_string();
     let create = "/zhongtai.approval.v1.ApprovalService/CreateServiceItem";
+    let operator = token(data.path(), "operator");
+
+    // No token, a garbage token: refused before anything is decoded.
+    let anonymous = grpc_probe(&["raw", &address, create, ""]);
+    assert_eq!(anonymous["code"], "UNAUTHENTICATED", "{anonymous}");
+    let garbage = grpc_probe(&["raw", &address, create, "", "not.a.jwt"]);
+    assert_eq!(garbage["code"], "UNAUTHENTICATED", "{garbage}");
+    let viewer = grpc_probe(&["raw", &address, create, "", &token(data.path(), "viewer")]);
+    assert_eq!(viewer["code"], "PERMISSION_DENIED", "{viewer}");
 
     // Field 1 (tenant), length-delimited, claims 100 bytes but has 2.
-    let malformed = grpc_probe(&["raw", &address, create, "0a640102"]);
+    let malformed = grpc_probe(&["raw", &address, create, "0a640102", &operator]);
     assert_eq!(malformed["code"], "INVALID_ARGUMENT", "{malformed}");
 
     // Well-formed protobuf, but an empty request: validation names the field.
-    let empty = grpc_probe(&["raw", &address, create, ""]);
+    let empty = grpc_probe(&["raw", &address, create, "", &operator]);
     assert_eq!(empty["code"], "INVALID_ARGUMENT", "{empty}");
 
     // 5 MiB of zeros is over the 4 MiB default limit.
@@ -147,6 +179,7 @@ fn malformed_and_oversize_messages_get_precise_codes() {
         &address,
         create,
         &format!("zeros:{}", 5 * 1024 * 1024),
+        &operator,
     ]);
     assert_eq!(oversize["code"], "RESOURCE_EXHAUSTED", "{oversize}");
 

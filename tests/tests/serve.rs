@@ -14,11 +14,13 @@ use lapin::options::{
 use lapin::types::FieldTable;
 use lapin::{Connection, ConnectionProperties, ExchangeKind};
 use prost::Message;
-use zhongtai_contracts::approval::v1::CreateServiceItemRequest;
+use sea_orm::ConnectionTrait;
 use zhongtai_contracts::approval::v1::approval_service_client::ApprovalServiceClient;
-use zhongtai_contracts::common::v1::Tenant;
+use zhongtai_contracts::approval::v1::{CreateServiceItemRequest, ListServiceItemsRequest};
 use zhongtai_contracts::events::v1::{EventEnvelope, ServiceItemCreated};
-use zhongtai_scenarios::{Process, grpc_probe};
+use zhongtai_kit::Role;
+use zhongtai_mesh::{ChannelConfig, EtcdConfig, EtcdRegistry, MeshChannel, Registry};
+use zhongtai_scenarios::{Process, Security, grpc_probe};
 use zhongtai_testkit::{EtcdServer, TestDatabase, amqp_url, free_port};
 
 fn closed_port_url(scheme: &str) -> String {
@@ -36,12 +38,21 @@ fn listen_address(process: &Process) -> String {
         .to_string()
 }
 
-/// `zhongtai serve approval` on free ports with `envs` added.
-fn serve_approval(envs: &[(&str, String)]) -> Process {
+/// `zhongtai serve approval` on free ports with `envs` added, verifying
+/// tokens of `security`'s issuer; plaintext, so outside probes can talk to it.
+fn serve_approval(security: &Security, envs: &[(&str, String)]) -> Process {
+    let mut all = vec![("ZHONGTAI_TLS__DISABLED", "true".to_string())];
+    all.extend(envs.iter().map(|(k, v)| (*k, v.clone())));
+    serve_approval_securely(security, &all)
+}
+
+/// `zhongtai serve approval` with mutual TLS and token checks on.
+fn serve_approval_securely(security: &Security, envs: &[(&str, String)]) -> Process {
     let mut all = vec![
         ("ZHONGTAI_SERVER__LISTEN", "127.0.0.1:0".to_string()),
         ("ZHONGTAI_SERVER__METRICS_LISTEN", "127.0.0.1:0".to_string()),
     ];
+    all.extend(security.serve_env("approval"));
     all.extend(envs.iter().map(|(k, v)| (*k, v.clone())));
     Process::spawn("approval", &["serve", "approval"], &all)
 }
@@ -90,14 +101,18 @@ fn invalid_configuration_exits_non_zero_naming_the_keys() {
 
 #[test]
 fn unreachable_database_is_retried_with_a_clear_log_line() {
-    let mut process = serve_approval(&[
-        (
-            "DATABASE_URL",
-            format!("{}/approval", closed_port_url("postgres")),
-        ),
-        ("ETCD_ENDPOINTS", closed_port_url("http")),
-        ("AMQP_URL", amqp_url()),
-    ]);
+    let security = Security::new();
+    let mut process = serve_approval(
+        &security,
+        &[
+            (
+                "DATABASE_URL",
+                format!("{}/approval", closed_port_url("postgres")),
+            ),
+            ("ETCD_ENDPOINTS", closed_port_url("http")),
+            ("AMQP_URL", amqp_url()),
+        ],
+    );
     process.wait_for_output("dependency unreachable, retrying", Duration::from_secs(30));
     assert!(
         process.output().contains("database"),
@@ -111,11 +126,15 @@ fn unreachable_database_is_retried_with_a_clear_log_line() {
 
 #[test]
 fn unreachable_broker_is_retried_with_a_clear_log_line() {
-    let mut process = serve_approval(&[
-        ("DATABASE_URL", "sqlite::memory:".into()),
-        ("ETCD_ENDPOINTS", closed_port_url("http")),
-        ("AMQP_URL", format!("{}/%2f", closed_port_url("amqp"))),
-    ]);
+    let security = Security::new();
+    let mut process = serve_approval(
+        &security,
+        &[
+            ("DATABASE_URL", "sqlite::memory:".into()),
+            ("ETCD_ENDPOINTS", closed_port_url("http")),
+            ("AMQP_URL", format!("{}/%2f", closed_port_url("amqp"))),
+        ],
+    );
     process.wait_for_output("dependency unreachable, retrying", Duration::from_secs(30));
     assert!(
         process.output().contains("rabbitmq"),
@@ -129,11 +148,15 @@ fn unreachable_broker_is_retried_with_a_clear_log_line() {
 #[test]
 fn unreachable_etcd_keeps_the_instance_not_serving_until_it_registers() {
     let port = free_port();
-    let mut process = serve_approval(&[
-        ("DATABASE_URL", "sqlite::memory:".into()),
-        ("ETCD_ENDPOINTS", format!("http://127.0.0.1:{port}")),
-        ("AMQP_URL", amqp_url()),
-    ]);
+    let security = Security::new();
+    let mut process = serve_approval(
+        &security,
+        &[
+            ("DATABASE_URL", "sqlite::memory:".into()),
+            ("ETCD_ENDPOINTS", format!("http://127.0.0.1:{port}")),
+            ("AMQP_URL", amqp_url()),
+        ],
+    );
     process.wait_for_output("serving", Duration::from_secs(30));
     let address = listen_address(&process);
     std::thread::sleep(Duration::from_secs(2));
@@ -198,28 +221,70 @@ async fn a_created_item_is_published_to_rabbitmq_through_the_outbox() {
         .await
         .unwrap();
 
-    let mut process = serve_approval(&[
-        ("DATABASE_URL", db.url().to_string()),
-        ("ETCD_ENDPOINTS", etcd.endpoint()),
-        ("AMQP_URL", amqp_url()),
-        ("ZHONGTAI_EVENTS__EXCHANGE", exchange.clone()),
-    ]);
+    let security = Security::new();
+    let mut process = serve_approval_securely(
+        &security,
+        &[
+            ("DATABASE_URL", db.url().to_string()),
+            ("ETCD_ENDPOINTS", etcd.endpoint()),
+            ("AMQP_URL", amqp_url()),
+            ("ZHONGTAI_EVENTS__EXCHANGE", exchange.clone()),
+        ],
+    );
     process.wait_for_output("registered in discovery", Duration::from_secs(60));
+    assert!(
+        process.output().contains("mutual TLS on"),
+        "{}",
+        process.output()
+    );
     let address = listen_address(&process);
-    let mut client = ApprovalServiceClient::connect(format!("http://{address}"))
+
+    // Plaintext is refused by the real server; so is a call without a token.
+    let plaintext = ApprovalServiceClient::connect(format!("http://{address}")).await;
+    if let Ok(mut plaintext) = plaintext {
+        let refused = plaintext
+            .list_service_items(ListServiceItemsRequest::default())
+            .await;
+        assert!(
+            refused.is_err(),
+            "a plaintext call was answered: {refused:?}"
+        );
+    }
+    let registry = EtcdRegistry::new(EtcdConfig {
+        endpoints: vec![etcd.endpoint()],
+        ..EtcdConfig::default()
+    })
+    .unwrap();
+    let mesh_channel = MeshChannel::new(
+        registry.discover("approval"),
+        ChannelConfig {
+            tls: Some(security.client_tls()),
+            ..ChannelConfig::default()
+        },
+    );
+    let mut client = ApprovalServiceClient::new(mesh_channel);
+    let anonymous = client
+        .list_service_items(ListServiceItemsRequest::default())
         .await
-        .unwrap();
+        .unwrap_err();
+    assert_eq!(
+        anonymous.code(),
+        tonic::Code::Unauthenticated,
+        "{anonymous:?}"
+    );
+
+    let token = security.token("331100/market-regulation", &[Role::Operator]);
+    let mut create = tonic::Request::new(CreateServiceItemRequest {
+        code: "business-licence".into(),
+        name: "营业执照设立登记".into(),
+        request_id: uuid::Uuid::new_v4().to_string(),
+        ..Default::default()
+    });
+    create
+        .metadata_mut()
+        .insert("authorization", Security::bearer(&token));
     let created = client
-        .create_service_item(CreateServiceItemRequest {
-            tenant: Some(Tenant {
-                division_code: "331100".into(),
-                department: "market-regulation".into(),
-            }),
-            code: "business-licence".into(),
-            name: "营业执照设立登记".into(),
-            request_id: uuid::Uuid::new_v4().to_string(),
-            ..Default::default()
-        })
+        .create_service_item(create)
         .await
         .unwrap_or_else(|s| panic!("create failed: {s:?}\n{}", process.output()))
         .into_inner();
@@ -240,10 +305,47 @@ async fn a_created_item_is_published_to_rabbitmq_through_the_outbox() {
     let payload = envelope.payload.expect("payload");
     let event = ServiceItemCreated::decode(payload.value.as_slice()).expect("payload decodes");
     assert_eq!(event.item.map(|i| i.id), Some(item.id));
+    assert_eq!(
+        item.tenant.map(|t| t.department),
+        Some("market-regulation".to_string()),
+        "the item belongs to the token's tenant"
+    );
     delivery.ack(BasicAckOptions::default()).await.unwrap();
-
     process.stop_gracefully(Duration::from_secs(15));
+
+    // The creation is in the service's audit chain; tampering is detected.
+    let verify = || {
+        std::process::Command::new(zhongtai_scenarios::zhongtai_bin())
+            .args(["audit", "verify", "--json", "--database-url", db.url()])
+            .output()
+            .expect("zhongtai runs")
+    };
+    let intact = verify();
+    let report: serde_json::Value = serde_json::from_slice(&intact.stdout).expect("report JSON");
+    assert!(intact.status.success(), "{report}");
+    assert_eq!(
+        report["sealed"], 1,
+        "sealed at shutdown at the latest: {report}"
+    );
+    let admin = database_as_admin(&db).await;
+    admin
+        .execute_unprepared("UPDATE audit_log SET actor = 'someone-else'")
+        .await
+        .unwrap();
+    let tampered = verify();
+    let stdout = String::from_utf8_lossy(&tampered.stdout);
+    assert_eq!(tampered.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("Altered") || stdout.contains("altered"),
+        "{stdout}"
+    );
     let _ = channel
         .exchange_delete(exchange.as_str().into(), Default::default())
         .await;
+}
+
+/// A plain connection to the test's database, as someone with database
+/// access (not through any service) would have.
+async fn database_as_admin(db: &TestDatabase) -> sea_orm::DatabaseConnection {
+    sea_orm::Database::connect(db.url()).await.unwrap()
 }
