@@ -4,24 +4,19 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use common::check;
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
-use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Server};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 use zhongtai_mesh::tls::dev;
 use zhongtai_mesh::{
     ChannelConfig, EtcdConfig, EtcdRegistry, MeshChannel, MeshTls, Registry, ServiceInstance,
 };
-use zhongtai_testkit::{EtcdServer, eventually, init_tracing};
+use zhongtai_testkit::{EtcdServer, HealthServer, eventually, init_tracing};
 
 /// A fresh folder under the system temp dir, removed when dropped.
 struct ScratchDir(PathBuf);
@@ -64,73 +59,10 @@ fn read(path: &Path) -> Vec<u8> {
     std::fs::read(path).unwrap_or_else(|e| panic!("read {path:?}: {e}"))
 }
 
-/// The gRPC health service over mutual TLS on a free loopback port,
-/// counting the requests that get through TLS to it.
-struct TlsHealthServer {
-    address: SocketAddr,
-    hits: Arc<AtomicUsize>,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: JoinHandle<()>,
-}
-
-impl TlsHealthServer {
-    async fn start(tls: &MeshTls) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .unwrap_or_else(|e| panic!("bind: {e}"));
-        let address = listener
-            .local_addr()
-            .unwrap_or_else(|e| panic!("addr: {e}"));
-        let (_reporter, health) = tonic_health::server::health_reporter();
-        let hits = Arc::new(AtomicUsize::new(0));
-        let counter = hits.clone();
-        let counting = tower::ServiceBuilder::new()
-            .map_request(move |request: http::Request<tonic::body::Body>| {
-                counter.fetch_add(1, Ordering::SeqCst);
-                request
-            })
-            .into_inner();
-        let router = Server::builder()
-            .tls_config(tls.server_config())
-            .unwrap_or_else(|e| panic!("server tls: {e}"))
-            .layer(counting)
-            .add_service(health);
-        let (shutdown, stop) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let served = router
-                .serve_with_incoming_shutdown(
-                    tokio_stream::wrappers::TcpListenerStream::new(listener),
-                    async {
-                        let _ = stop.await;
-                    },
-                )
-                .await;
-            if let Err(error) = served {
-                panic!("test server failed: {error}");
-            }
-        });
-        Self {
-            address,
-            hits,
-            shutdown: Some(shutdown),
-            task,
-        }
-    }
-}
-
-impl TlsHealthServer {
-    fn hits(&self) -> usize {
-        self.hits.load(Ordering::SeqCst)
-    }
-}
-
-impl Drop for TlsHealthServer {
-    fn drop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
-        self.task.abort();
-    }
+/// The gRPC health service over mutual TLS with `tls`'s identity, counting
+/// the requests that get through TLS to it.
+async fn tls_health_server(tls: &MeshTls) -> HealthServer {
+    HealthServer::start_with_tls(tls.server_config()).await
 }
 
 fn registry(etcd: &EtcdServer) -> Arc<dyn Registry> {
@@ -148,7 +80,7 @@ fn registry(etcd: &EtcdServer) -> Arc<dyn Registry> {
 /// registered as its only instance, calling with `tls`.
 async fn mesh_channel(
     etcd: &EtcdServer,
-    server: &TlsHealthServer,
+    server: &HealthServer,
     service: &str,
     tls: MeshTls,
 ) -> (MeshChannel, zhongtai_mesh::Registration) {
@@ -180,7 +112,7 @@ async fn check_direct(channel: Channel) -> Result<(), tonic::Status> {
     HealthClient::new(channel).check(request).await.map(|_| ())
 }
 
-fn https_endpoint(server: &TlsHealthServer) -> Endpoint {
+fn https_endpoint(server: &HealthServer) -> Endpoint {
     Endpoint::from_shared(format!("https://{}", server.address))
         .unwrap_or_else(|e| panic!("endpoint: {e}"))
         .connect_timeout(Duration::from_secs(2))
@@ -189,7 +121,7 @@ fn https_endpoint(server: &TlsHealthServer) -> Endpoint {
 
 /// A TLS channel that trusts the mesh CA and expects `approval`, with
 /// whatever client identity `tls` sets.
-fn tls_channel(server: &TlsHealthServer, tls: ClientTlsConfig) -> Channel {
+fn tls_channel(server: &HealthServer, tls: ClientTlsConfig) -> Channel {
     https_endpoint(server)
         .tls_config(tls)
         .unwrap_or_else(|e| panic!("client tls: {e}"))
@@ -212,7 +144,7 @@ fn describe(status: &tonic::Status) -> String {
 async fn a_service_with_a_mesh_certificate_calls_another_through_discovery() {
     init_tracing();
     let pki = dev_pki(&["approval", "catalog"]);
-    let server = TlsHealthServer::start(&identity(&pki, "approval")).await;
+    let server = tls_health_server(&identity(&pki, "approval")).await;
     let etcd = EtcdServer::start();
     let (channel, _registration) =
         mesh_channel(&etcd, &server, "approval", identity(&pki, "catalog")).await;
@@ -225,7 +157,7 @@ async fn a_service_with_a_mesh_certificate_calls_another_through_discovery() {
 /// mesh member's call to the same server gets through: the refusal was the
 /// caller's credentials, not a broken server.
 async fn assert_refused(
-    server: &TlsHealthServer,
+    server: &HealthServer,
     pki: &ScratchDir,
     outcome: Result<(), tonic::Status>,
 ) {
@@ -245,7 +177,7 @@ async fn assert_refused(
 async fn a_plaintext_client_is_refused() {
     init_tracing();
     let pki = dev_pki(&["approval", "catalog"]);
-    let server = TlsHealthServer::start(&identity(&pki, "approval")).await;
+    let server = tls_health_server(&identity(&pki, "approval")).await;
     let plaintext = Endpoint::from_shared(format!("http://{}", server.address))
         .unwrap_or_else(|e| panic!("endpoint: {e}"))
         .connect_timeout(Duration::from_secs(2))
@@ -258,7 +190,7 @@ async fn a_plaintext_client_is_refused() {
 async fn a_client_without_a_certificate_is_refused() {
     init_tracing();
     let pki = dev_pki(&["approval", "catalog"]);
-    let server = TlsHealthServer::start(&identity(&pki, "approval")).await;
+    let server = tls_health_server(&identity(&pki, "approval")).await;
     // Trusts the mesh CA and expects approval: everything but an identity.
     let ca = Certificate::from_pem(read(&dev::files_for(pki.path(), "approval").ca));
     let anonymous = ClientTlsConfig::new()
@@ -273,7 +205,7 @@ async fn a_client_certificate_from_another_ca_is_refused() {
     init_tracing();
     let pki = dev_pki(&["approval", "catalog"]);
     let foreign = dev_pki(&["catalog"]);
-    let server = TlsHealthServer::start(&identity(&pki, "approval")).await;
+    let server = tls_health_server(&identity(&pki, "approval")).await;
     // Trusts the mesh CA, so the server passes; only the client is foreign.
     let ours = dev::files_for(pki.path(), "approval");
     let theirs = dev::files_for(foreign.path(), "catalog");
@@ -288,7 +220,7 @@ async fn a_server_whose_certificate_names_another_service_is_refused() {
     init_tracing();
     let pki = dev_pki(&["approval", "catalog"]);
     // A catalog instance registered (by mistake or malice) as approval.
-    let server = TlsHealthServer::start(&identity(&pki, "catalog")).await;
+    let server = tls_health_server(&identity(&pki, "catalog")).await;
     let etcd = EtcdServer::start();
     let (channel, _registration) =
         mesh_channel(&etcd, &server, "approval", identity(&pki, "approval")).await;
@@ -311,7 +243,7 @@ async fn certificates_added_by_a_later_run_trust_the_earlier_ones() {
     init_tracing();
     let dir = ScratchDir::new();
     dev::generate(dir.path(), &["approval"], 1).unwrap_or_else(|e| panic!("first run: {e}"));
-    let server = TlsHealthServer::start(&identity(&dir, "approval")).await;
+    let server = tls_health_server(&identity(&dir, "approval")).await;
     let later =
         dev::generate(dir.path(), &["catalog"], 1).unwrap_or_else(|e| panic!("second run: {e}"));
     assert!(!later.ca_created);

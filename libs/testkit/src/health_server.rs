@@ -21,6 +21,15 @@ pub struct HealthServer {
 
 impl HealthServer {
     pub async fn start() -> Self {
+        Self::serve(None).await
+    }
+
+    /// The same over TLS (e.g. mutual TLS with client certificates required).
+    pub async fn start_with_tls(tls: tonic::transport::ServerTlsConfig) -> Self {
+        Self::serve(Some(tls)).await
+    }
+
+    async fn serve(tls: Option<tonic::transport::ServerTlsConfig>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .unwrap_or_else(|e| panic!("bind: {e}"));
@@ -37,8 +46,14 @@ impl HealthServer {
                 request
             })
             .into_inner();
+        let mut builder = tonic::transport::Server::builder();
+        if let Some(tls) = tls {
+            builder = builder
+                .tls_config(tls)
+                .unwrap_or_else(|e| panic!("server tls: {e}"));
+        }
         let task = tokio::spawn(async move {
-            let served = tonic::transport::Server::builder()
+            let served = builder
                 .layer(counting)
                 .add_service(health)
                 .serve_with_incoming_shutdown(
