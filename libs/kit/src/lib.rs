@@ -20,6 +20,7 @@ pub mod shutdown;
 pub mod status;
 pub mod tenancy;
 pub mod tenant;
+pub mod timers;
 pub mod validation;
 
 pub use auth::{Caller, Role};
@@ -29,7 +30,9 @@ pub use paging::{Page, PageQuery};
 pub use platform::{Platform, ServiceChannel};
 pub use retry::retry_forever;
 pub use secret::Secret;
-pub use service::{RunningService, ServiceContext, ServiceError, ServiceModule, ServiceSettings};
+pub use service::{
+    BackgroundTask, RunningService, ServiceContext, ServiceError, ServiceModule, ServiceSettings,
+};
 pub use status::ApiError;
 pub use tenancy::{ScopedEntity, TenantOwned, TenantScope};
 pub use tenant::{DivisionCode, TenantId};

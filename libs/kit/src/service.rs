@@ -45,11 +45,21 @@ pub trait ServiceModule: Send + Sync + 'static {
         Vec::new()
     }
 
+    /// Long-running work beside the server (timers over persisted
+    /// deadlines, for example), each future ending when `stop` is
+    /// cancelled at shutdown.
+    fn background(&self, _ctx: &ServiceContext, _stop: CancellationToken) -> Vec<BackgroundTask> {
+        Vec::new()
+    }
+
     /// Method priorities for load shedding (default: all Normal).
     fn priorities(&self) -> Arc<dyn Fn(&str) -> Priority + Send + Sync> {
         Arc::new(|_| Priority::Normal)
     }
 }
+
+/// One piece of a service's background work; see [`ServiceModule::background`].
+pub type BackgroundTask = futures::future::BoxFuture<'static, ()>;
 
 /// What a service's handlers and repositories get.
 #[derive(Clone)]
@@ -204,6 +214,12 @@ async fn run<M: ServiceModule>(
         consumers.push(handle);
     }
 
+    let background_tasks: Vec<_> = module
+        .background(&ctx, background.clone())
+        .into_iter()
+        .map(tokio::spawn)
+        .collect();
+
     let routes = module.routes(&ctx);
     let host = host.with_access(AccessLayer::new(AccessControl {
         verifier: settings.tokens.clone(),
@@ -217,6 +233,9 @@ async fn run<M: ServiceModule>(
         consumer.stop().await;
     }
     background.cancel();
+    for task in background_tasks {
+        let _ = task.await;
+    }
     let _ = relay_task.await;
     let _ = sealer_task.await;
     let _ = db.close().await;

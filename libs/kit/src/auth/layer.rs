@@ -14,6 +14,7 @@ use tonic_types::StatusExt;
 use tower::{Layer, Service};
 
 use super::caller::Caller;
+use super::credential::Credential;
 use super::policy::{Access, AccessPolicy, Rule};
 use super::token::{TokenError, TokenVerifier};
 use crate::status::ApiError;
@@ -102,12 +103,14 @@ where
             if rule == Rule::Infrastructure {
                 return inner.call(request).await;
             }
+            let mut credential = None;
             let caller = match bearer_token(request.headers()) {
                 Ok(None) if rule == Rule::Declared(Access::Public) => None,
                 Ok(None) => return Ok(unauthenticated(&path, &TokenError::Missing)),
                 Ok(Some(token)) => match control.verifier.verify(token).await {
                     Ok(mut caller) => {
                         caller.peer = peer_of(&request);
+                        credential = Some(Credential::new(token));
                         Some(caller)
                     }
                     Err(error) => return Ok(unauthenticated(&path, &error)),
@@ -140,6 +143,9 @@ where
             }
             if let Some(caller) = &caller {
                 request.extensions_mut().insert(caller.clone());
+            }
+            if let Some(credential) = credential {
+                request.extensions_mut().insert(credential);
             }
             let response = inner.call(request).await?;
             if let Some(denial) = domain_denial(&response, caller, path) {

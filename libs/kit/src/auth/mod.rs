@@ -9,6 +9,7 @@
 //! ```
 
 mod caller;
+mod credential;
 mod dev_issuer;
 mod fetch;
 mod jwks;
@@ -19,6 +20,7 @@ mod token;
 use std::sync::Arc;
 
 pub use caller::{Caller, Role, UnknownRole};
+pub use credential::Credential;
 pub use dev_issuer::{DEFAULT_AUDIENCE, DEV_ISSUER, DevIssuer, DevIssuerError};
 pub use jwks::{JwksError, JwksSource, KeySet};
 pub use layer::{AccessControl, AccessLayer, AccessService, Denial, DenialLog};
@@ -52,6 +54,12 @@ pub fn caller<T>(request: &tonic::Request<T>) -> Result<Caller, ApiError> {
             ApiError::unauthenticated("this call needs a bearer token")
                 .with_metadata("credential", TokenError::Missing.code())
         })
+}
+
+/// The bearer token the request was authenticated with, to call another
+/// service on the caller's behalf; `None` for public calls without one.
+pub fn credential<T>(request: &tonic::Request<T>) -> Option<Credential> {
+    request.extensions().get::<Credential>().cloned()
 }
 
 /// `request` as the access layer hands it on once `caller` is authenticated:
