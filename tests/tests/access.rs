@@ -9,26 +9,24 @@
 
 #![allow(clippy::unwrap_used)] // helpers outside #[test] fns may panic: they are test code
 
-use std::sync::Arc;
+mod support;
+
 use std::time::Duration;
 
 use bytes::{Buf, BufMut, Bytes};
 use chrono::Utc;
 use prost_reflect::{DescriptorPool, DynamicMessage, Kind, MessageDescriptor, Value};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, IntoActiveModel};
-use tokio_util::sync::CancellationToken;
+use sea_orm::{ActiveModelTrait, ConnectionTrait, IntoActiveModel};
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::{Code, Request, Status};
 use zhongtai_contracts::approval::v1::CreateServiceItemRequest;
 use zhongtai_contracts::approval::v1::approval_service_client::ApprovalServiceClient;
 use zhongtai_contracts::common::v1::Tenant;
-use zhongtai_kit::auth::{AccessPolicy, DevIssuer, JwksSource, KeySet, TokenVerifier};
-use zhongtai_kit::config::{BusKind, DatabaseConfig, EventsConfig, MeshConfig, ServerConfig};
-use zhongtai_kit::service::{RunningService, ServiceModule, ServiceSettings, start};
-use zhongtai_kit::{Platform, Role, Secret, TenantId};
-use zhongtai_mesh::{ChannelConfig, MeshChannel};
+use zhongtai_kit::{Role, TenantId};
+use zhongtai_mesh::MeshChannel;
 use zhongtai_scenarios::Security;
-use zhongtai_testkit::{EtcdServer, TestDatabase, amqp_url, eventually};
+
+use support::{Mesh, Services, count, with_token};
 
 /// Tenant A owns the rows; tenant B tries to reach them.
 const TENANT_A: &str = "331100/housing-fund";
@@ -41,152 +39,6 @@ const ALL_ROLES: &[Role] = &[
     Role::Viewer,
 ];
 
-struct Mesh {
-    _etcd: EtcdServer,
-    security: Security,
-    databases: Vec<(&'static str, TestDatabase)>,
-    policies: Vec<(&'static str, AccessPolicy)>,
-    running: Vec<RunningService>,
-    platform: Platform,
-    shutdown: CancellationToken,
-}
-
-impl Mesh {
-    async fn start() -> Self {
-        zhongtai_testkit::init_tracing();
-        let etcd = EtcdServer::start();
-        let security = Security::new();
-        let shutdown = CancellationToken::new();
-        let mesh = MeshConfig {
-            etcd_endpoints: vec![etcd.endpoint()],
-            lease_ttl_secs: 5,
-            ..MeshConfig::default()
-        };
-        let events = EventsConfig {
-            bus: BusKind::Rabbitmq,
-            amqp_url: Secret::new(amqp_url()),
-            exchange: format!("zt-access-{}", uuid::Uuid::new_v4().simple()),
-            ..EventsConfig::default()
-        };
-        let platform = Platform::connect(&mesh, &events, Some(security.client_tls()), &shutdown)
-            .await
-            .unwrap();
-        let keys = KeySet::load(
-            JwksSource::File(security.jwks_path()),
-            Duration::from_secs(60),
-        )
-        .await
-        .unwrap();
-        let tokens = Arc::new(TokenVerifier::new(Arc::new(keys), DevIssuer::rules()));
-        let mut this = Self {
-            _etcd: etcd,
-            security,
-            databases: Vec::new(),
-            policies: Vec::new(),
-            running: Vec::new(),
-            platform,
-            shutdown,
-        };
-        this.add(zhongtai_approval::ApprovalModule, &events, &tokens)
-            .await;
-        this.add(zhongtai_catalog::CatalogModule, &events, &tokens)
-            .await;
-        this.add(zhongtai_certificate::CertificateModule, &events, &tokens)
-            .await;
-        this.add(zhongtai_exchange::ExchangeModule, &events, &tokens)
-            .await;
-        this.add(zhongtai_gateway::GatewayModule, &events, &tokens)
-            .await;
-        this
-    }
-
-    async fn add<M: ServiceModule>(
-        &mut self,
-        module: M,
-        events: &EventsConfig,
-        tokens: &Arc<TokenVerifier>,
-    ) {
-        let database = TestDatabase::create().await;
-        let settings = ServiceSettings {
-            server: ServerConfig {
-                listen: "127.0.0.1:0".into(),
-                metrics_listen: None,
-                ..ServerConfig::default()
-            },
-            database: DatabaseConfig {
-                url: Secret::new(database.url().to_string()),
-                ..DatabaseConfig::default()
-            },
-            events: events.clone(),
-            tokens: tokens.clone(),
-            tls: Some(zhongtai_mesh::MeshTls::from_files(&self.security.files(M::NAME)).unwrap()),
-        };
-        self.policies.push((M::NAME, module.policy()));
-        let running = start(
-            module,
-            settings,
-            self.platform.clone(),
-            self.shutdown.clone(),
-        )
-        .await
-        .unwrap();
-        let discovery = self.platform.registry().discover(M::NAME);
-        eventually(Duration::from_secs(30), "service registered", || {
-            let found = !discovery.current().is_empty();
-            async move { found.then_some(()) }
-        })
-        .await;
-        self.databases.push((M::NAME, database));
-        self.running.push(running);
-    }
-
-    fn channel(&self, service: &str) -> MeshChannel {
-        MeshChannel::new(
-            self.platform.registry().discover(service),
-            ChannelConfig {
-                tls: Some(self.security.client_tls()),
-                ..ChannelConfig::default()
-            },
-        )
-    }
-
-    async fn db(&self, service: &str) -> DatabaseConnection {
-        let (_, database) = self
-            .databases
-            .iter()
-            .find(|(name, _)| *name == service)
-            .unwrap();
-        sea_orm::Database::connect(database.url()).await.unwrap()
-    }
-
-    async fn stop(self) {
-        self.shutdown.cancel();
-        for running in self.running {
-            running.wait().await.unwrap();
-        }
-    }
-}
-
-fn with_token<T>(message: T, token: &str) -> Request<T> {
-    let mut request = Request::new(message);
-    request
-        .metadata_mut()
-        .insert("authorization", Security::bearer(token));
-    request
-}
-
-async fn count(db: &DatabaseConnection, query: &str) -> i64 {
-    let row = db
-        .query_one_raw(sea_orm::Statement::from_string(
-            db.get_database_backend(),
-            format!("SELECT COUNT(*) AS n FROM {query}"),
-        ))
-        .await
-        .unwrap()
-        .unwrap();
-    row.try_get::<i64>("", "n").unwrap()
-}
-
 fn create_item(code: &str) -> CreateServiceItemRequest {
     CreateServiceItemRequest {
         request_id: uuid::Uuid::new_v4().to_string(),
@@ -198,7 +50,7 @@ fn create_item(code: &str) -> CreateServiceItemRequest {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_credentials_are_refused_and_execute_nothing() {
-    let mesh = Mesh::start().await;
+    let mesh = Mesh::start(Services::All).await;
     let mut client = ApprovalServiceClient::new(mesh.channel("approval"));
     let db = mesh.db("approval").await;
     let issuer = mesh.security.issuer();
@@ -283,7 +135,7 @@ async fn bad_credentials_are_refused_and_execute_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_role_or_tenant_is_denied_executes_nothing_and_is_audited() {
-    let mesh = Mesh::start().await;
+    let mesh = Mesh::start(Services::All).await;
     let mut client = ApprovalServiceClient::new(mesh.channel("approval"));
     let db = mesh.db("approval").await;
     let viewer = mesh.security.token(TENANT_A, &[Role::Viewer]);
@@ -462,7 +314,7 @@ async fn snapshot(mesh: &Mesh) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_rpc_of_any_service_reaches_another_tenants_rows() {
-    let mesh = Mesh::start().await;
+    let mesh = Mesh::start(Services::All).await;
     let seeded = seed_tenant_a(&mesh).await;
     let before = snapshot(&mesh).await;
     let pool = DescriptorPool::decode(zhongtai_contracts::FILE_DESCRIPTOR_SET).unwrap();

@@ -1,0 +1,292 @@
+//! The platform as production runs it, inside one test process: each service
+//! on its own PostgreSQL database, registered in a real etcd, publishing to a
+//! real RabbitMQ exchange of its own, with mutual TLS and verified tokens.
+//! Shared by the scenario tests; each test file includes it with `mod support;`.
+
+#![allow(dead_code, clippy::unwrap_used)] // test helpers; not every test uses every one
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use lapin::options::{
+    BasicAckOptions, BasicConsumeOptions, ExchangeDeclareOptions, QueueBindOptions,
+    QueueDeclareOptions,
+};
+use lapin::types::FieldTable;
+use lapin::{Connection, ConnectionProperties, Consumer, ExchangeKind};
+use prost::Message;
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+use tokio_util::sync::CancellationToken;
+use tonic::Request;
+use zhongtai_contracts::events::v1::EventEnvelope;
+use zhongtai_kit::auth::{AccessPolicy, DevIssuer, JwksSource, KeySet, TokenVerifier};
+use zhongtai_kit::config::{BusKind, DatabaseConfig, EventsConfig, MeshConfig, ServerConfig};
+use zhongtai_kit::service::{RunningService, ServiceModule, ServiceSettings, start};
+use zhongtai_kit::{Platform, Secret};
+use zhongtai_mesh::{ChannelConfig, MeshChannel};
+use zhongtai_scenarios::Security;
+use zhongtai_testkit::{EtcdServer, TestDatabase, amqp_url, eventually};
+
+/// Which services a test needs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Services {
+    All,
+    ApprovalAndCatalog,
+}
+
+pub struct Mesh {
+    _etcd: EtcdServer,
+    pub security: Security,
+    pub events: EventsConfig,
+    databases: Vec<(&'static str, TestDatabase)>,
+    pub policies: Vec<(&'static str, AccessPolicy)>,
+    running: Vec<RunningService>,
+    pub platform: Platform,
+    shutdown: CancellationToken,
+    tokens: Arc<TokenVerifier>,
+}
+
+impl Mesh {
+    pub async fn start(services: Services) -> Self {
+        zhongtai_testkit::init_tracing();
+        let etcd = EtcdServer::start();
+        let security = Security::new();
+        let shutdown = CancellationToken::new();
+        let mesh = MeshConfig {
+            etcd_endpoints: vec![etcd.endpoint()],
+            lease_ttl_secs: 5,
+            ..MeshConfig::default()
+        };
+        let events = EventsConfig {
+            bus: BusKind::Rabbitmq,
+            amqp_url: Secret::new(amqp_url()),
+            exchange: format!("zt-scenario-{}", uuid::Uuid::new_v4().simple()),
+            ..EventsConfig::default()
+        };
+        let platform = Platform::connect(&mesh, &events, Some(security.client_tls()), &shutdown)
+            .await
+            .unwrap();
+        let keys = KeySet::load(
+            JwksSource::File(security.jwks_path()),
+            Duration::from_secs(60),
+        )
+        .await
+        .unwrap();
+        let tokens = Arc::new(TokenVerifier::new(Arc::new(keys), DevIssuer::rules()));
+        let mut this = Self {
+            _etcd: etcd,
+            security,
+            events,
+            databases: Vec::new(),
+            policies: Vec::new(),
+            running: Vec::new(),
+            platform,
+            shutdown,
+            tokens,
+        };
+        this.add(zhongtai_approval::ApprovalModule).await;
+        this.add(zhongtai_catalog::CatalogModule).await;
+        if services == Services::All {
+            this.add(zhongtai_certificate::CertificateModule).await;
+            this.add(zhongtai_exchange::ExchangeModule).await;
+            this.add(zhongtai_gateway::GatewayModule).await;
+        }
+        this
+    }
+
+    async fn add<M: ServiceModule>(&mut self, module: M) {
+        let database = TestDatabase::create().await;
+        let settings = ServiceSettings {
+            server: ServerConfig {
+                listen: "127.0.0.1:0".into(),
+                metrics_listen: None,
+                ..ServerConfig::default()
+            },
+            database: DatabaseConfig {
+                url: Secret::new(database.url().to_string()),
+                ..DatabaseConfig::default()
+            },
+            events: self.events.clone(),
+            tokens: self.tokens.clone(),
+            tls: Some(zhongtai_mesh::MeshTls::from_files(&self.security.files(M::NAME)).unwrap()),
+        };
+        self.policies.push((M::NAME, module.policy()));
+        let running = start(
+            module,
+            settings,
+            self.platform.clone(),
+            self.shutdown.clone(),
+        )
+        .await
+        .unwrap();
+        let discovery = self.platform.registry().discover(M::NAME);
+        eventually(Duration::from_secs(30), "service registered", || {
+            let found = !discovery.current().is_empty();
+            async move { found.then_some(()) }
+        })
+        .await;
+        self.databases.push((M::NAME, database));
+        self.running.push(running);
+    }
+
+    /// A client channel to `service` through discovery, with the test
+    /// client's certificate.
+    pub fn channel(&self, service: &str) -> MeshChannel {
+        MeshChannel::new(
+            self.platform.registry().discover(service),
+            ChannelConfig {
+                tls: Some(self.security.client_tls()),
+                ..ChannelConfig::default()
+            },
+        )
+    }
+
+    /// A connection to `service`'s own database, to look behind its API.
+    pub async fn db(&self, service: &str) -> DatabaseConnection {
+        let (_, database) = self
+            .databases
+            .iter()
+            .find(|(name, _)| *name == service)
+            .unwrap();
+        sea_orm::Database::connect(database.url()).await.unwrap()
+    }
+
+    /// Starts watching the platform's exchange for `patterns`.
+    pub async fn observe(&self, patterns: &[&str]) -> EventObserver {
+        EventObserver::bind(&self.events.exchange, patterns).await
+    }
+
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        for running in self.running {
+            running.wait().await.unwrap();
+        }
+    }
+}
+
+/// `message` with `authorization: Bearer <token>`.
+pub fn with_token<T>(message: T, token: &str) -> Request<T> {
+    let mut request = Request::new(message);
+    request
+        .metadata_mut()
+        .insert("authorization", Security::bearer(token));
+    request
+}
+
+/// `SELECT COUNT(*) FROM <query>`.
+pub async fn count(db: &DatabaseConnection, query: &str) -> i64 {
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            format!("SELECT COUNT(*) AS n FROM {query}"),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get::<i64>("", "n").unwrap()
+}
+
+/// A queue of the test's own on the platform's exchange: what a consumer
+/// outside the platform would receive.
+pub struct EventObserver {
+    _connection: Connection,
+    deliveries: Consumer,
+    seen: Vec<EventEnvelope>,
+}
+
+impl EventObserver {
+    async fn bind(exchange: &str, patterns: &[&str]) -> Self {
+        let connection = Connection::connect(&amqp_url(), ConnectionProperties::default())
+            .await
+            .unwrap();
+        let channel = connection.create_channel().await.unwrap();
+        channel
+            .exchange_declare(
+                exchange.into(),
+                ExchangeKind::Topic,
+                ExchangeDeclareOptions {
+                    durable: true,
+                    ..Default::default()
+                },
+                FieldTable::default(),
+            )
+            .await
+            .unwrap();
+        let queue = channel
+            .queue_declare(
+                "".into(),
+                QueueDeclareOptions {
+                    exclusive: true,
+                    auto_delete: true,
+                    ..Default::default()
+                },
+                FieldTable::default(),
+            )
+            .await
+            .unwrap();
+        for pattern in patterns {
+            channel
+                .queue_bind(
+                    queue.name().as_str().into(),
+                    exchange.into(),
+                    (*pattern).into(),
+                    QueueBindOptions::default(),
+                    FieldTable::default(),
+                )
+                .await
+                .unwrap();
+        }
+        let deliveries = channel
+            .basic_consume(
+                queue.name().as_str().into(),
+                "scenario-observer".into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .unwrap();
+        Self {
+            _connection: connection,
+            deliveries,
+            seen: Vec::new(),
+        }
+    }
+
+    /// The first event of `event_type` about `subject` (seen before or
+    /// arriving within `timeout`); panics with what was seen otherwise.
+    pub async fn expect(
+        &mut self,
+        event_type: &str,
+        subject: &str,
+        timeout: Duration,
+    ) -> EventEnvelope {
+        let matches = |e: &EventEnvelope| e.r#type == event_type && e.subject == subject;
+        if let Some(found) = self.seen.iter().find(|e| matches(e)) {
+            return found.clone();
+        }
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let next = tokio::time::timeout_at(deadline, self.deliveries.next()).await;
+            let Ok(Some(Ok(delivery))) = next else {
+                let seen: Vec<_> = self
+                    .seen
+                    .iter()
+                    .map(|e| format!("{} {}", e.r#type, e.subject))
+                    .collect();
+                panic!("no {event_type} about {subject} on RabbitMQ; seen: {seen:#?}");
+            };
+            delivery.ack(BasicAckOptions::default()).await.unwrap();
+            let envelope = EventEnvelope::decode(delivery.data.as_slice()).unwrap();
+            self.seen.push(envelope.clone());
+            if matches(&envelope) {
+                return envelope;
+            }
+        }
+    }
+
+    /// Every event seen so far, in arrival order.
+    pub fn seen(&self) -> &[EventEnvelope] {
+        &self.seen
+    }
+}
