@@ -31,6 +31,64 @@ pub struct ServeConfig {
     pub telemetry: TelemetrySettings,
     pub auth: AuthConfig,
     pub tls: TlsConfig,
+    pub approval: ApprovalConfig,
+    pub catalog: CatalogConfig,
+}
+
+/// Settings of the approval center (`[approval]`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApprovalConfig {
+    /// How often persisted SLA deadlines (reminders, escalations) are
+    /// checked, in milliseconds.
+    pub timer_interval_ms: u64,
+}
+
+impl Default for ApprovalConfig {
+    fn default() -> Self {
+        Self {
+            timer_interval_ms: 1000,
+        }
+    }
+}
+
+impl ApprovalConfig {
+    pub fn timer_interval(&self) -> Duration {
+        Duration::from_millis(self.timer_interval_ms)
+    }
+}
+
+/// Settings of the catalog center (`[catalog]`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct CatalogConfig {
+    /// Department of the data bureau in each division: its data-access
+    /// service item reviews access requests on that division's resources.
+    pub data_bureau_department: String,
+    /// Code of the data bureau's service item (kind DATA_ACCESS) that access
+    /// requests run as.
+    pub access_review_item: String,
+    /// Approve requests on UNCONDITIONAL resources without an application.
+    pub auto_approve_unconditional: bool,
+    /// How often grants past their period are expired, in milliseconds.
+    pub timer_interval_ms: u64,
+}
+
+impl Default for CatalogConfig {
+    fn default() -> Self {
+        Self {
+            data_bureau_department: "data-bureau".into(),
+            access_review_item: "data-access".into(),
+            auto_approve_unconditional: true,
+            timer_interval_ms: 1000,
+        }
+    }
+}
+
+impl CatalogConfig {
+    pub fn timer_interval(&self) -> Duration {
+        Duration::from_millis(self.timer_interval_ms)
+    }
 }
 
 /// How the gRPC server listens, protects itself and shuts down.
@@ -658,6 +716,55 @@ impl Validate for ServeConfig {
         self.telemetry.validate(problems);
         self.auth.validate(problems);
         self.tls.validate(problems);
+        self.approval.validate(problems);
+        self.catalog.validate(problems);
+    }
+}
+
+impl Validate for ApprovalConfig {
+    fn validate(&self, problems: &mut Vec<ConfigProblem>) {
+        check_range(
+            problems,
+            "approval.timer_interval_ms",
+            self.timer_interval_ms,
+            10,
+            600_000,
+        );
+    }
+}
+
+impl Validate for CatalogConfig {
+    fn validate(&self, problems: &mut Vec<ConfigProblem>) {
+        if self.data_bureau_department.is_empty() {
+            problem(
+                problems,
+                "catalog.data_bureau_department",
+                "must not be empty",
+            );
+        } else if let Err(e) = crate::TenantId::parse("330000", &self.data_bureau_department) {
+            problem(problems, "catalog.data_bureau_department", e.to_string());
+        }
+        let code = &self.access_review_item;
+        let valid = (3..=64).contains(&code.len())
+            && code
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !valid {
+            problem(
+                problems,
+                "catalog.access_review_item",
+                format!(
+                    "`{code}` is not a service item code (3..64 lowercase letters, digits, '-')"
+                ),
+            );
+        }
+        check_range(
+            problems,
+            "catalog.timer_interval_ms",
+            self.timer_interval_ms,
+            10,
+            600_000,
+        );
     }
 }
 

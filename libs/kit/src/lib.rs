@@ -5,6 +5,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod actor;
 pub mod admin;
 pub mod audit_trail;
 pub mod auth;
@@ -23,6 +24,7 @@ pub mod tenant;
 pub mod timers;
 pub mod validation;
 
+pub use actor::{Actor, ActorKind};
 pub use auth::{Caller, Role};
 pub use config::{ServeConfig, ServerConfig};
 pub use host::{HostError, ServiceHost, ServiceRoutes};
@@ -34,6 +36,6 @@ pub use service::{
     BackgroundTask, RunningService, ServiceContext, ServiceError, ServiceModule, ServiceSettings,
 };
 pub use status::ApiError;
-pub use tenancy::{ScopedEntity, TenantOwned, TenantScope};
+pub use tenancy::{ScopedEntity, SystemPurpose, TenantOwned, TenantScope};
 pub use tenant::{DivisionCode, TenantId};
 pub use validation::Validator;

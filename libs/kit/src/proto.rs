@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use zhongtai_contracts::common::v1 as common;
 
+use crate::actor::{Actor, ActorKind};
 use crate::status::ApiError;
 use crate::tenant::TenantId;
 
@@ -46,6 +47,22 @@ pub fn tenant_message(tenant: &TenantId) -> common::Tenant {
     common::Tenant {
         division_code: tenant.division.to_string(),
         department: tenant.department.clone().unwrap_or_default(),
+    }
+}
+
+/// The contract form of an actor.
+pub fn actor_message(actor: &Actor) -> common::Actor {
+    common::Actor {
+        kind: match actor.kind {
+            ActorKind::User => common::ActorKind::User,
+            ActorKind::Service => common::ActorKind::Service,
+            ActorKind::App => common::ActorKind::App,
+            ActorKind::System => common::ActorKind::System,
+        } as i32,
+        subject: actor.subject.clone(),
+        tenant: actor.tenant.as_ref().map(tenant_message),
+        roles: actor.roles.clone(),
+        display_name: String::new(),
     }
 }
 

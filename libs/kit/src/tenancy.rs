@@ -106,6 +106,35 @@ pub trait ScopedEntity: TenantOwned {
         Self::delete_many()
             .filter(scope.condition(Self::division_column(), Self::department_column()))
     }
+
+    /// `SELECT` over every tenant's rows, for the platform's own work that no
+    /// caller scopes: timers over persisted deadlines, and handlers of events
+    /// that name the rows they concern. `purpose` says which, for the log.
+    /// Never for a request: a caller's reads go through [`Self::find_in`].
+    #[allow(clippy::disallowed_methods)]
+    fn find_for_system(purpose: SystemPurpose) -> Select<Self> {
+        tracing::trace!(purpose = purpose.0, "platform-wide query");
+        Self::find()
+    }
+
+    /// `UPDATE … WHERE` over every tenant's rows; see [`Self::find_for_system`].
+    #[allow(clippy::disallowed_methods)]
+    fn update_many_for_system(purpose: SystemPurpose) -> UpdateMany<Self> {
+        tracing::trace!(purpose = purpose.0, "platform-wide update");
+        Self::update_many()
+    }
+}
+
+/// Why a query reaches across tenants without a caller: named so such
+/// queries are easy to find and review (`SystemPurpose::TIMER`, …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SystemPurpose(pub &'static str);
+
+impl SystemPurpose {
+    /// A timer looking for work that came due (deadlines, expiries).
+    pub const TIMER: Self = Self("timer");
+    /// A consumed event naming the rows it concerns.
+    pub const EVENT: Self = Self("event");
 }
 
 impl<E: TenantOwned> ScopedEntity for E {}

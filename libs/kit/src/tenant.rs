@@ -128,6 +128,20 @@ impl fmt::Display for TenantId {
     }
 }
 
+/// As its key, `331100/housing-fund`, so stored documents read naturally.
+impl serde::Serialize for TenantId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.key())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for TenantId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let key = <String as serde::Deserialize>::deserialize(deserializer)?;
+        TenantId::from_key(&key).map_err(serde::de::Error::custom)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,11 +18,20 @@ pub mod store;
 use std::sync::Arc;
 
 use zhongtai_contracts::approval::v1::approval_service_server::ApprovalServiceServer;
+use zhongtai_kit::config::ApprovalConfig;
 use zhongtai_kit::{ServiceContext, ServiceModule, ServiceRoutes};
 
 /// Wires the approval center into the shared service lifecycle.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct ApprovalModule;
+#[derive(Debug, Default, Clone)]
+pub struct ApprovalModule {
+    config: ApprovalConfig,
+}
+
+impl ApprovalModule {
+    pub fn new(config: ApprovalConfig) -> Self {
+        Self { config }
+    }
+}
 
 impl ServiceModule for ApprovalModule {
     const NAME: &'static str = "approval";

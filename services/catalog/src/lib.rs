@@ -16,11 +16,20 @@ pub mod store;
 use std::sync::Arc;
 
 use zhongtai_contracts::catalog::v1::catalog_service_server::CatalogServiceServer;
+use zhongtai_kit::config::CatalogConfig;
 use zhongtai_kit::{ServiceContext, ServiceModule, ServiceRoutes};
 
 /// Wires the catalog center into the shared service lifecycle.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct CatalogModule;
+#[derive(Debug, Default, Clone)]
+pub struct CatalogModule {
+    config: CatalogConfig,
+}
+
+impl CatalogModule {
+    pub fn new(config: CatalogConfig) -> Self {
+        Self { config }
+    }
+}
 
 impl ServiceModule for CatalogModule {
     const NAME: &'static str = "catalog";

@@ -10,7 +10,7 @@ use zhongtai_kit::service::ServiceSettings;
 use zhongtai_kit::{Platform, shutdown};
 use zhongtai_mesh::MeshTls;
 
-use crate::services::ServiceName;
+use crate::services::{ModuleSettings, ServiceName};
 
 #[derive(Args)]
 pub struct ServeArgs {
@@ -59,7 +59,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         tokens,
         tls,
     };
-    let running = args.service.start(settings, platform, shutdown).await?;
+    let modules = ModuleSettings {
+        approval: config.approval.clone(),
+        catalog: config.catalog.clone(),
+    };
+    let running = args
+        .service
+        .start(settings, &modules, platform, shutdown)
+        .await?;
     running.wait().await?;
     tracing::info!(service, "stopped");
     Ok(ExitCode::SUCCESS)

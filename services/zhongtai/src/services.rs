@@ -4,7 +4,16 @@ use std::fmt;
 
 use tokio_util::sync::CancellationToken;
 use zhongtai_kit::Platform;
+use zhongtai_kit::config::{ApprovalConfig, CatalogConfig};
 use zhongtai_kit::service::{RunningService, ServiceError, ServiceSettings, start};
+
+/// Settings particular to one service (`[approval]`, `[catalog]`); the
+/// embedded platform uses the defaults.
+#[derive(Debug, Clone, Default)]
+pub struct ModuleSettings {
+    pub approval: ApprovalConfig,
+    pub catalog: CatalogConfig,
+}
 
 /// A Zhongtai service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -39,13 +48,14 @@ impl ServiceName {
     pub async fn start(
         self,
         settings: ServiceSettings,
+        modules: &ModuleSettings,
         platform: Platform,
         shutdown: CancellationToken,
     ) -> Result<RunningService, ServiceError> {
         match self {
             ServiceName::Approval => {
                 start(
-                    zhongtai_approval::ApprovalModule,
+                    zhongtai_approval::ApprovalModule::new(modules.approval.clone()),
                     settings,
                     platform,
                     shutdown,
@@ -54,7 +64,7 @@ impl ServiceName {
             }
             ServiceName::Catalog => {
                 start(
-                    zhongtai_catalog::CatalogModule,
+                    zhongtai_catalog::CatalogModule::new(modules.catalog.clone()),
                     settings,
                     platform,
                     shutdown,

@@ -19,7 +19,7 @@ use zhongtai_kit::{Platform, Secret, shutdown};
 use zhongtai_telemetry::{LogFormat, TelemetryConfig};
 
 use crate::client::endpoints::{ENDPOINTS_FILE, Endpoints};
-use crate::services::ServiceName;
+use crate::services::{ModuleSettings, ServiceName};
 
 #[derive(Args)]
 pub struct UpArgs {
@@ -80,7 +80,12 @@ pub async fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
         };
         let settings = embedded_settings(service, &args.host, port, &data_dir, tokens.clone());
         let started = service
-            .start(settings, platform.clone(), shutdown.clone())
+            .start(
+                settings,
+                &ModuleSettings::default(),
+                platform.clone(),
+                shutdown.clone(),
+            )
             .await
             .with_context(|| format!("cannot start {service}"))?;
         endpoints.insert(service.to_string(), started.local_addr.to_string());

@@ -85,8 +85,8 @@ impl Mesh {
             shutdown,
             tokens,
         };
-        this.add(zhongtai_approval::ApprovalModule).await;
-        this.add(zhongtai_catalog::CatalogModule).await;
+        this.add(zhongtai_approval::ApprovalModule::default()).await;
+        this.add(zhongtai_catalog::CatalogModule::default()).await;
         if services == Services::All {
             this.add(zhongtai_certificate::CertificateModule).await;
             this.add(zhongtai_exchange::ExchangeModule).await;
