@@ -40,9 +40,31 @@ enum Command {
     Health(client::health::HealthArgs),
     /// Instances of each service, as discovery sees them
     Services(client::health::ServicesArgs),
+    /// Process definitions of the approval center, from YAML files
+    #[command(subcommand)]
+    Process(client::processes::ProcessCommand),
     /// Service items of the approval center
     #[command(subcommand)]
     Item(client::items::ItemCommand),
+    /// Applications: submit, follow, approve, reject, send back, recall, …
+    #[command(subcommand, alias = "app")]
+    Application(client::applications::ApplicationCommand),
+    /// Your approval tasks
+    #[command(subcommand)]
+    Task(client::tasks::TaskCommand),
+    /// Data resources of the catalog center
+    #[command(subcommand)]
+    Resource(client::resources::ResourceCommand),
+    /// Search the catalog (Chinese and English full text, with filters)
+    Search(client::search::SearchArgs),
+    /// Access requests for catalog resources
+    #[command(subcommand)]
+    Access(client::access::AccessCommand),
+    /// Grants on catalog resources
+    #[command(subcommand)]
+    Grant(client::grants::GrantCommand),
+    /// What your tenant may use: resources and their granted fields
+    Accessible(client::grants::AccessibleArgs),
     /// Bearer tokens for calling the services
     #[command(subcommand)]
     Token(client::token::TokenCommand),
@@ -72,7 +94,15 @@ fn main() -> ExitCode {
             Command::Serve(args) => serve::run(args).await,
             Command::Health(args) => client::health::health(args).await,
             Command::Services(args) => client::health::services(args).await,
+            Command::Process(command) => client::processes::run(command).await,
             Command::Item(command) => client::items::run(command).await,
+            Command::Application(command) => client::applications::run(command).await,
+            Command::Task(command) => client::tasks::run(command).await,
+            Command::Resource(command) => client::resources::run(command).await,
+            Command::Search(args) => client::search::run(args).await,
+            Command::Access(command) => client::access::run(command).await,
+            Command::Grant(command) => client::grants::run(command).await,
+            Command::Accessible(args) => client::grants::accessible(args).await,
             Command::Token(command) => client::token::run(command),
             Command::Certs(command) => certs::run(command),
             Command::Audit(command) => audit::run(command).await,

@@ -1,8 +1,20 @@
 //! Client subcommands: talk to a running platform over gRPC, found through
 //! etcd (`--etcd`) or the endpoints file `zhongtai up` writes.
 
+pub mod access;
+pub mod applications;
+pub mod decisions;
 pub mod endpoints;
+pub mod flags;
+pub mod grants;
 pub mod health;
 pub mod items;
+pub mod labels;
+pub mod message_file;
 pub mod output;
+pub mod processes;
+pub mod resources;
+pub mod rpc;
+pub mod search;
+pub mod tasks;
 pub mod token;

@@ -1,0 +1,198 @@
+//! Calling the centers: typed clients over the platform's channels, and a
+//! refusal shown the way the server meant it — the code, the message, every
+//! offending field of a `google.rpc.BadRequest`, the denial or credential
+//! reason — instead of a raw status dump.
+
+use std::fmt;
+
+use tonic::Code;
+use tonic_types::StatusExt as _;
+use zhongtai_contracts::approval::v1::approval_service_client::ApprovalServiceClient;
+use zhongtai_contracts::catalog::v1::catalog_service_client::CatalogServiceClient;
+use zhongtai_kit::ServiceChannel;
+
+use super::endpoints::{Target, TargetArgs};
+
+pub type Approval = ApprovalServiceClient<ServiceChannel>;
+pub type Catalog = CatalogServiceClient<ServiceChannel>;
+
+pub fn approval(target: &TargetArgs) -> anyhow::Result<Approval> {
+    Ok(ApprovalServiceClient::new(
+        Target::resolve(target)?.channel("approval"),
+    ))
+}
+
+pub fn catalog(target: &TargetArgs) -> anyhow::Result<Catalog> {
+    Ok(CatalogServiceClient::new(
+        Target::resolve(target)?.channel("catalog"),
+    ))
+}
+
+/// A status the server (or the channel) answered with.
+#[derive(Debug)]
+pub struct Refusal {
+    status: tonic::Status,
+    request_id: Option<String>,
+}
+
+impl std::error::Error for Refusal {}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let status = &self.status;
+        write!(f, "{}", code_name(status.code()))?;
+        if !status.message().is_empty() {
+            write!(f, ": {}", status.message())?;
+        }
+        let details = status.get_error_details();
+        if let Some(info) = details.error_info() {
+            for key in ["denial", "credential"] {
+                if let Some(value) = info.metadata.get(key) {
+                    write!(f, " ({key}: {value})")?;
+                }
+            }
+        }
+        if let Some(bad_request) = details.bad_request() {
+            for violation in &bad_request.field_violations {
+                write!(f, "\n  - {}: {}", violation.field, violation.description)?;
+            }
+        }
+        if let Some(hint) = self.hint() {
+            write!(f, "\n  {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Refusal {
+    fn hint(&self) -> Option<String> {
+        match self.status.code() {
+            Code::Unauthenticated => Some(
+                "set ZHONGTAI_TOKEN to a valid token, e.g. \
+                 export ZHONGTAI_TOKEN=$(zhongtai token issue --tenant 331100 --dept <department> --role operator)"
+                    .into(),
+            ),
+            Code::Unimplemented => {
+                Some("the platform you are calling does not serve this call yet".into())
+            }
+            Code::Unavailable | Code::DeadlineExceeded | Code::Unknown => {
+                let reach = "is the platform running? `zhongtai health` checks";
+                Some(match &self.request_id {
+                    Some(id) => format!(
+                        "{reach}; the outcome is unknown, so retry with --request-id {id} \
+                         (a repeat with the same id is applied once)"
+                    ),
+                    None => reach.to_string(),
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
+/// `InvalidArgument` → `INVALID_ARGUMENT`, as gRPC documents its codes.
+fn code_name(code: Code) -> String {
+    let camel = format!("{code:?}");
+    let mut name = String::with_capacity(camel.len() + 4);
+    for (i, c) in camel.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            name.push('_');
+        }
+        name.push(c.to_ascii_uppercase());
+    }
+    name
+}
+
+/// The answer of a call, or a readable error saying what could not be done.
+pub trait Answer<T> {
+    /// `what` completes "cannot …", e.g. "create the process definition".
+    fn answer(self, what: &str) -> anyhow::Result<T>;
+    /// As [`Answer::answer`], for a call made under an idempotency key: when
+    /// the outcome is unknown, the error says how to retry safely.
+    fn answer_once(self, what: &str, request_id: &str) -> anyhow::Result<T>;
+}
+
+impl<T> Answer<T> for Result<tonic::Response<T>, tonic::Status> {
+    fn answer(self, what: &str) -> anyhow::Result<T> {
+        refused(self, what, None)
+    }
+
+    fn answer_once(self, what: &str, request_id: &str) -> anyhow::Result<T> {
+        refused(self, what, Some(request_id.to_string()))
+    }
+}
+
+fn refused<T>(
+    result: Result<tonic::Response<T>, tonic::Status>,
+    what: &str,
+    request_id: Option<String>,
+) -> anyhow::Result<T> {
+    result.map(tonic::Response::into_inner).map_err(|status| {
+        anyhow::Error::new(Refusal { status, request_id }).context(format!("cannot {what}"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use zhongtai_kit::ApiError;
+
+    use super::*;
+
+    fn shown(status: tonic::Status, request_id: Option<&str>) -> String {
+        let result: Result<tonic::Response<()>, tonic::Status> = Err(status);
+        let error = match request_id {
+            Some(id) => result.answer_once("approve the application", id),
+            None => result.answer("approve the application"),
+        };
+        format!("{:#}", error.unwrap_err())
+    }
+
+    #[test]
+    fn field_violations_are_listed_one_per_line() {
+        let status: tonic::Status = ApiError::invalid_fields(vec![
+            (
+                "stages[0].assignees".into(),
+                "a SINGLE stage has one assignee".into(),
+            ),
+            ("key".into(), "must be 3..64 characters".into()),
+        ])
+        .into();
+        assert_eq!(
+            shown(status, None),
+            "cannot approve the application: INVALID_ARGUMENT: 2 invalid fields\n  \
+             - stages[0].assignees: a SINGLE stage has one assignee\n  \
+             - key: must be 3..64 characters"
+        );
+    }
+
+    #[test]
+    fn denials_name_their_reason() {
+        let status: tonic::Status =
+            ApiError::permission_denied("NOT_ASSIGNEE", "the task is assigned to someone else")
+                .into();
+        let text = shown(status, None);
+        assert!(
+            text.contains("PERMISSION_DENIED: the task is assigned to someone else"),
+            "{text}"
+        );
+        assert!(text.contains("(denial: NOT_ASSIGNEE)"), "{text}");
+    }
+
+    #[test]
+    fn unknown_outcomes_say_how_to_retry() {
+        let text = shown(
+            tonic::Status::unavailable("connection refused"),
+            Some("r-1"),
+        );
+        assert!(
+            text.starts_with("cannot approve the application: UNAVAILABLE"),
+            "{text}"
+        );
+        assert!(text.contains("--request-id r-1"), "{text}");
+        let text = shown(tonic::Status::unimplemented(""), None);
+        assert!(
+            text.contains("UNIMPLEMENTED") && text.contains("does not serve"),
+            "{text}"
+        );
+    }
+}
