@@ -93,6 +93,21 @@ pub trait ScopedEntity: TenantOwned {
         Self::find().filter(scope.condition(Self::division_column(), Self::department_column()))
     }
 
+    /// `SELECT` of the scope's rows and of the other tenants' rows that
+    /// `shared` opens to it: rows their owners shared with every tenant (a
+    /// catalog's shared resources), or rows naming the scope's tenant in
+    /// another role (a grant's grantee, via [`TenantScope::condition`] on
+    /// those columns). `shared` tests the rows' own columns; it never comes
+    /// from a request.
+    #[allow(clippy::disallowed_methods)]
+    fn find_in_or_shared(scope: &TenantScope, shared: Condition) -> Select<Self> {
+        Self::find().filter(
+            Condition::any()
+                .add(scope.condition(Self::division_column(), Self::department_column()))
+                .add(shared),
+        )
+    }
+
     /// `UPDATE … WHERE` limited to the scope's rows.
     #[allow(clippy::disallowed_methods)]
     fn update_many_in(scope: &TenantScope) -> UpdateMany<Self> {
