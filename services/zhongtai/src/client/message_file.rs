@@ -101,8 +101,7 @@ pub fn parse_message<M>(text: &str) -> Result<M, MessageError>
 where
     M: prost::Message + prost::Name + Default,
 {
-    let document: Value =
-        serde_yaml_ng::from_str(text).map_err(|e| MessageError::Syntax(e.to_string()))?;
+    let document = yaml_to_json(text)?;
     let descriptor = descriptor::<M>().map_err(|problem| MessageError::Content {
         field: String::new(),
         problem,
@@ -135,6 +134,16 @@ where
             field: String::new(),
             problem: format!("cannot convert to {}: {e}", descriptor.full_name()),
         })
+}
+
+/// Through YAML's own value first: it refuses duplicate keys (which a JSON
+/// value would silently collapse) and resolves `<<` merge keys.
+fn yaml_to_json(text: &str) -> Result<Value, MessageError> {
+    let mut yaml: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(text).map_err(|e| MessageError::Syntax(e.to_string()))?;
+    yaml.apply_merge()
+        .map_err(|e| MessageError::Syntax(e.to_string()))?;
+    serde_json::to_value(yaml).map_err(|e| MessageError::Syntax(e.to_string()))
 }
 
 fn decode(descriptor: &MessageDescriptor, value: &Value) -> Result<DynamicMessage, String> {
@@ -381,6 +390,39 @@ stages:
         assert!(empty.to_string().contains("empty"), "{empty}");
         let scalar = parse_message::<catalog::Resource>("just text").unwrap_err();
         assert!(scalar.to_string().contains("mapping"), "{scalar}");
+        let twice =
+            parse_message::<catalog::Resource>("title: a\ncode: x\ntitle: b\n").unwrap_err();
+        assert!(twice.to_string().contains("duplicate"), "{twice}");
+    }
+
+    #[test]
+    fn merge_keys_share_repeated_parts() {
+        let text = r#"
+x-market: &market { tenant: { divisionCode: "331100", department: market-regulation }, role: approver }
+"#;
+        // An extension key is not a field: refused like any unknown one.
+        assert!(parse_message::<approval::DepartmentRole>(text).is_err());
+        let text = r#"
+stages:
+  - key: a
+    kind: STAGE_KIND_SINGLE
+    assignees: [ { departmentRole: &market { tenant: { divisionCode: "331100", department: market-regulation }, role: approver } } ]
+  - key: b
+    kind: STAGE_KIND_JOINT
+    assignees:
+      - departmentRole: *market
+      - departmentRole: { <<: *market, role: admin }
+"#;
+        let request: approval::CreateProcessDefinitionRequest = parse_message(text).unwrap();
+        let roles: Vec<String> = request.stages[1]
+            .assignees
+            .iter()
+            .map(|a| match &a.target {
+                Some(approval::assignee::Target::DepartmentRole(r)) => r.role.clone(),
+                other => panic!("unexpected {other:?}"),
+            })
+            .collect();
+        assert_eq!(roles, ["approver", "admin"]);
     }
 
     #[test]
@@ -402,6 +444,37 @@ materials:
             request.service_item_key.map(|k| k.code).as_deref(),
             Some("business-licence")
         );
+    }
+
+    #[test]
+    fn the_examples_read_as_the_messages_their_commands_send() {
+        let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/");
+        let read = |name: &str| {
+            std::fs::read_to_string(format!("{examples}{name}"))
+                .unwrap_or_else(|e| panic!("{name}: {e}"))
+        };
+        for name in ["business-licence-process.yaml", "data-access-process.yaml"] {
+            let process: approval::CreateProcessDefinitionRequest =
+                parse_message(&read(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(!process.stages.is_empty(), "{name}");
+        }
+        for name in ["business-licence-item.yaml", "data-access-item.yaml"] {
+            parse_message::<approval::CreateServiceItemRequest>(&read(name))
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+        let application: approval::SubmitApplicationRequest =
+            parse_message(&read("business-licence-application.yaml")).unwrap();
+        assert_eq!(application.materials.len(), 3);
+        let marriage = read("marriage-registration.yaml");
+        let registered: catalog::RegisterResourceRequest = parse_message(&marriage).unwrap();
+        let resource = registered.resource.unwrap();
+        assert_eq!(resource.fields.len(), 6);
+        parse_message::<catalog::UpdateResourceRequest>(&marriage).unwrap();
+        let access: catalog::RequestAccessRequest =
+            parse_message(&read("provident-fund-loan-access.yaml")).unwrap();
+        assert_eq!(access.fields.len(), 5);
+        parse_message::<zhongtai_contracts::common::v1::RowFilter>(&read("lishui-rows.yaml"))
+            .unwrap();
     }
 
     #[test]

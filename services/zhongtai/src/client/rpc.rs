@@ -53,8 +53,14 @@ impl fmt::Display for Refusal {
             }
         }
         if let Some(bad_request) = details.bad_request() {
+            // A single violation is usually the message already.
+            let told = |field: &str, description: &str| {
+                status.message().contains(field) && status.message().contains(description)
+            };
             for violation in &bad_request.field_violations {
-                write!(f, "\n  - {}: {}", violation.field, violation.description)?;
+                if !told(&violation.field, &violation.description) {
+                    write!(f, "\n  - {}: {}", violation.field, violation.description)?;
+                }
             }
         }
         if let Some(hint) = self.hint() {
@@ -162,6 +168,16 @@ mod tests {
             "cannot approve the application: INVALID_ARGUMENT: 2 invalid fields\n  \
              - stages[0].assignees: a SINGLE stage has one assignee\n  \
              - key: must be 3..64 characters"
+        );
+    }
+
+    #[test]
+    fn a_single_violation_is_not_repeated() {
+        let status: tonic::Status =
+            ApiError::invalid_field("code", "must be 3..64 characters").into();
+        assert_eq!(
+            shown(status, None),
+            "cannot approve the application: INVALID_ARGUMENT: invalid code: must be 3..64 characters"
         );
     }
 
