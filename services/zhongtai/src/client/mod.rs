@@ -2,6 +2,7 @@
 //! etcd (`--etcd`) or the endpoints file `zhongtai up` writes.
 
 pub mod access;
+pub mod application_view;
 pub mod applications;
 pub mod decisions;
 pub mod endpoints;
@@ -13,6 +14,7 @@ pub mod labels;
 pub mod message_file;
 pub mod output;
 pub mod processes;
+pub mod resource_view;
 pub mod resources;
 pub mod rpc;
 pub mod search;

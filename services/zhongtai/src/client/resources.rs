@@ -15,6 +15,7 @@ use super::grants::print_grants;
 use super::labels;
 use super::message_file::read_message;
 use super::output::{print_details, print_next_page, print_proto_json, print_section, print_table};
+use super::resource_view::{layer, open, sharing, show, state};
 use super::rpc::{self, Answer as _};
 
 #[derive(Subcommand)]
@@ -343,88 +344,5 @@ async fn lineage(args: LineageArgs) -> anyhow::Result<ExitCode> {
     ]);
     print_section("Grants (and the subscriptions delivering them)");
     print_grants(&response.grants);
-    Ok(ExitCode::SUCCESS)
-}
-
-fn layer(resource: &pb::Resource) -> String {
-    labels::short(resource.layer().as_str_name(), "RESOURCE_LAYER_")
-}
-
-fn sharing(resource: &pb::Resource) -> String {
-    labels::short(resource.sharing().as_str_name(), "SHARING_ATTRIBUTE_")
-}
-
-fn open(resource: &pb::Resource) -> String {
-    labels::short(resource.open().as_str_name(), "OPEN_ATTRIBUTE_")
-}
-
-fn state(resource: &pb::Resource) -> String {
-    labels::short(resource.state().as_str_name(), "RESOURCE_STATE_")
-}
-
-fn show(resource: &pb::Resource, json: bool) -> anyhow::Result<ExitCode> {
-    if json {
-        print_proto_json(resource)?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    print_details(&[
-        ("id", resource.id.clone()),
-        ("owner", labels::tenant(resource.owner.as_ref())),
-        ("code", resource.code.clone()),
-        ("title", resource.title.clone()),
-        ("description", labels::clip(&resource.description, 100)),
-        ("layer", layer(resource)),
-        ("sharing", sharing(resource)),
-        (
-            "conditions",
-            labels::clip(&resource.sharing_conditions, 100),
-        ),
-        ("open", open(resource)),
-        (
-            "updates",
-            labels::short(
-                resource.update_frequency().as_str_name(),
-                "UPDATE_FREQUENCY_",
-            ),
-        ),
-        ("source table", resource.source_table.clone()),
-        ("line", resource.line_id.clone()),
-        ("tags", labels::list(&resource.tags)),
-        ("version", resource.version.to_string()),
-        ("state", state(resource)),
-        ("registered", labels::time(resource.create_time.as_ref())),
-        ("updated", labels::time(resource.update_time.as_ref())),
-    ]);
-    print_section("Fields");
-    let rows: Vec<Vec<String>> = resource
-        .fields
-        .iter()
-        .map(|f| {
-            vec![
-                f.name.clone(),
-                f.title.clone(),
-                labels::short(f.r#type().as_str_name(), "FIELD_TYPE_"),
-                labels::short(f.sensitivity().as_str_name(), "SENSITIVITY_LEVEL_"),
-                if f.primary_key { "PK" } else { "" }.to_string(),
-                if f.nullable { "yes" } else { "no" }.to_string(),
-                f.default_masking
-                    .as_ref()
-                    .and_then(flags::masking_spec)
-                    .unwrap_or_default(),
-            ]
-        })
-        .collect();
-    print_table(
-        &[
-            "NAME",
-            "TITLE",
-            "TYPE",
-            "SENSITIVITY",
-            "KEY",
-            "NULLABLE",
-            "DEFAULT MASKING",
-        ],
-        &rows,
-    );
     Ok(ExitCode::SUCCESS)
 }

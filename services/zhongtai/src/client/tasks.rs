@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 use zhongtai_contracts::approval::v1 as pb;
 
-use super::applications::{applicant, task_status};
+use super::application_view::{applicant, task_status};
 use super::endpoints::TargetArgs;
 use super::flags::{self, PageArgs};
 use super::labels;
