@@ -61,6 +61,7 @@ pub struct RequestArgs {
     row_filter: Option<PathBuf>,
     #[command(flatten)]
     request_id: RequestIdArg,
+    /// Print the answer as proto3 JSON
     #[arg(long)]
     json: bool,
 }
@@ -71,6 +72,7 @@ pub struct GetArgs {
     target: TargetArgs,
     /// Access request id
     id: String,
+    /// Print the answer as proto3 JSON
     #[arg(long)]
     json: bool,
 }
@@ -91,6 +93,7 @@ pub struct ListArgs {
     state: Vec<i32>,
     #[command(flatten)]
     page: PageArgs,
+    /// Print the answer as proto3 JSON
     #[arg(long)]
     json: bool,
 }
@@ -104,6 +107,7 @@ pub struct WithdrawArgs {
     /// Why
     #[arg(long)]
     reason: String,
+    /// Print the answer as proto3 JSON
     #[arg(long)]
     json: bool,
 }

@@ -56,6 +56,7 @@ pub struct SubmitArgs {
     item: Option<String>,
     #[command(flatten)]
     request_id: RequestIdArg,
+    /// Print the answer as proto3 JSON
     #[arg(long)]
     json: bool,
 }
@@ -66,6 +67,7 @@ pub struct GetArgs {
     target: TargetArgs,
     /// Application id
     id: String,
+    /// Print the answer as proto3 JSON
     #[arg(long)]
     json: bool,
 }
@@ -90,6 +92,7 @@ pub struct ListArgs {
     origin: Option<String>,
     #[command(flatten)]
     page: PageArgs,
+    /// Print the answer as proto3 JSON
     #[arg(long)]
     json: bool,
 }
@@ -102,6 +105,7 @@ pub struct HistoryArgs {
     id: String,
     #[command(flatten)]
     page: PageArgs,
+    /// Print the answer as proto3 JSON
     #[arg(long)]
     json: bool,
 }

@@ -30,6 +30,7 @@ pub struct ApproveArgs {
     comment: String,
     #[command(flatten)]
     request_id: RequestIdArg,
+    /// Print the answer as proto3 JSON
     #[arg(long)]
     json: bool,
 }
@@ -48,6 +49,7 @@ pub struct RejectArgs {
     comment: String,
     #[command(flatten)]
     request_id: RequestIdArg,
+    /// Print the answer as proto3 JSON
     #[arg(long)]
     json: bool,
 }
@@ -76,6 +78,7 @@ pub struct ReturnArgs {
     materials: Vec<String>,
     #[command(flatten)]
     request_id: RequestIdArg,
+    /// Print the answer as proto3 JSON
     #[arg(long)]
     json: bool,
 }
@@ -94,6 +97,7 @@ pub struct ResubmitArgs {
     comment: Option<String>,
     #[command(flatten)]
     request_id: RequestIdArg,
+    /// Print the answer as proto3 JSON
     #[arg(long)]
     json: bool,
 }
@@ -109,6 +113,7 @@ pub struct RecallArgs {
     comment: String,
     #[command(flatten)]
     request_id: RequestIdArg,
+    /// Print the answer as proto3 JSON
     #[arg(long)]
     json: bool,
 }
@@ -127,6 +132,7 @@ pub struct AddSignerArgs {
     comment: String,
     #[command(flatten)]
     request_id: RequestIdArg,
+    /// Print the answer as proto3 JSON
     #[arg(long)]
     json: bool,
 }
@@ -148,6 +154,7 @@ pub struct TransferArgs {
     comment: String,
     #[command(flatten)]
     request_id: RequestIdArg,
+    /// Print the answer as proto3 JSON
     #[arg(long)]
     json: bool,
 }

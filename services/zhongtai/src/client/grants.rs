@@ -43,6 +43,7 @@ pub struct ListArgs {
     grantee: Option<Tenant>,
     #[command(flatten)]
     page: PageArgs,
+    /// Print the answer as proto3 JSON
     #[arg(long)]
     json: bool,
 }
@@ -53,6 +54,7 @@ pub struct GetArgs {
     target: TargetArgs,
     /// Grant id
     id: String,
+    /// Print the answer as proto3 JSON
     #[arg(long)]
     json: bool,
 }
@@ -66,6 +68,7 @@ pub struct RevokeArgs {
     /// Why (required)
     #[arg(long)]
     reason: String,
+    /// Print the answer as proto3 JSON
     #[arg(long)]
     json: bool,
 }
@@ -76,6 +79,7 @@ pub struct AccessibleArgs {
     target: TargetArgs,
     #[command(flatten)]
     page: PageArgs,
+    /// Print the answer as proto3 JSON
     #[arg(long)]
     json: bool,
 }

@@ -61,6 +61,7 @@ pub struct CreateArgs {
     kind: Option<i32>,
     #[command(flatten)]
     request_id: RequestIdArg,
+    /// Print the answer as proto3 JSON
     #[arg(long)]
     json: bool,
 }
@@ -80,6 +81,7 @@ pub struct UpdateArgs {
     /// certificate_type, process, form_fields, state; default the file's updateMask
     #[arg(long, value_delimiter = ',')]
     fields: Vec<String>,
+    /// Print the answer as proto3 JSON
     #[arg(long)]
     json: bool,
 }
@@ -89,6 +91,7 @@ pub struct GetArgs {
     #[command(flatten)]
     target: TargetArgs,
     id: String,
+    /// Print the answer as proto3 JSON
     #[arg(long)]
     json: bool,
 }
@@ -108,6 +111,7 @@ pub struct ListArgs {
     kind: Option<i32>,
     #[command(flatten)]
     page: PageArgs,
+    /// Print the answer as proto3 JSON
     #[arg(long)]
     json: bool,
 }

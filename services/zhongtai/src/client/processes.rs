@@ -41,6 +41,7 @@ pub struct CreateArgs {
     file: PathBuf,
     #[command(flatten)]
     request_id: RequestIdArg,
+    /// Print the answer as proto3 JSON
     #[arg(long)]
     json: bool,
 }
@@ -60,6 +61,7 @@ pub struct ReviseArgs {
     base_version: Option<i64>,
     #[command(flatten)]
     request_id: RequestIdArg,
+    /// Print the answer as proto3 JSON
     #[arg(long)]
     json: bool,
 }
@@ -73,6 +75,7 @@ pub struct GetArgs {
     /// Version to show; default the latest
     #[arg(long, default_value_t = 0)]
     version: i64,
+    /// Print the answer as proto3 JSON
     #[arg(long)]
     json: bool,
 }
@@ -86,6 +89,7 @@ pub struct ListArgs {
     tenant: Option<Tenant>,
     #[command(flatten)]
     page: PageArgs,
+    /// Print the answer as proto3 JSON
     #[arg(long)]
     json: bool,
 }
@@ -98,6 +102,7 @@ pub struct VersionsArgs {
     id: String,
     #[command(flatten)]
     page: PageArgs,
+    /// Print the answer as proto3 JSON
     #[arg(long)]
     json: bool,
 }
@@ -114,6 +119,7 @@ pub struct DeprecateArgs {
     /// Why, for the record
     #[arg(long)]
     reason: String,
+    /// Print the answer as proto3 JSON
     #[arg(long)]
     json: bool,
 }

@@ -45,6 +45,7 @@ pub struct RegisterArgs {
     file: PathBuf,
     #[command(flatten)]
     request_id: RequestIdArg,
+    /// Print the answer as proto3 JSON
     #[arg(long)]
     json: bool,
 }
@@ -58,6 +59,7 @@ pub struct GetArgs {
     /// A past version; default the current one
     #[arg(long, default_value_t = 0)]
     version: i64,
+    /// Print the answer as proto3 JSON
     #[arg(long)]
     json: bool,
 }
@@ -77,6 +79,7 @@ pub struct ListArgs {
     include_retired: bool,
     #[command(flatten)]
     page: PageArgs,
+    /// Print the answer as proto3 JSON
     #[arg(long)]
     json: bool,
 }
@@ -100,6 +103,7 @@ pub struct UpdateArgs {
     /// Why, for the version history
     #[arg(long)]
     note: Option<String>,
+    /// Print the answer as proto3 JSON
     #[arg(long)]
     json: bool,
 }
@@ -113,6 +117,7 @@ pub struct RetireArgs {
     /// Why, for the version history
     #[arg(long)]
     reason: String,
+    /// Print the answer as proto3 JSON
     #[arg(long)]
     json: bool,
 }
@@ -125,6 +130,7 @@ pub struct VersionsArgs {
     id: String,
     #[command(flatten)]
     page: PageArgs,
+    /// Print the answer as proto3 JSON
     #[arg(long)]
     json: bool,
 }
@@ -135,6 +141,7 @@ pub struct LineageArgs {
     target: TargetArgs,
     /// Resource id
     id: String,
+    /// Print the answer as proto3 JSON
     #[arg(long)]
     json: bool,
 }

@@ -40,6 +40,7 @@ pub struct SearchArgs {
     frequency: Vec<i32>,
     #[command(flatten)]
     page: PageArgs,
+    /// Print the answer as proto3 JSON
     #[arg(long)]
     json: bool,
 }

@@ -30,6 +30,7 @@ pub struct ListArgs {
     status: Vec<i32>,
     #[command(flatten)]
     page: PageArgs,
+    /// Print the answer as proto3 JSON
     #[arg(long)]
     json: bool,
 }
