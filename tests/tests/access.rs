@@ -210,6 +210,7 @@ async fn seed_tenant_a(mesh: &Mesh) -> Seeded {
     let (division, department) = TENANT_A.split_once('/').unwrap();
     let now = Utc::now();
     let id = uuid::Uuid::now_v7().to_string();
+    // Private to A: not shared, not opened, so nothing of it may show.
     zhongtai_catalog::store::entities::resource::Model {
         id: id.clone(),
         owner_division: division.into(),
@@ -221,6 +222,25 @@ async fn seed_tenant_a(mesh: &Mesh) -> Seeded {
         version: 1,
         created_at: now,
         updated_at: now,
+        description: "A's provident-fund accounts".into(),
+        fields: serde_json::json!([{
+            "name": "account_id",
+            "title": "account",
+            "description": "",
+            "field_type": "string",
+            "sensitivity": "internal",
+            "primary_key": true,
+            "nullable": false,
+            "default_masking": null
+        }]),
+        sharing: "not_shared".into(),
+        sharing_conditions: String::new(),
+        open: "closed".into(),
+        update_frequency: "daily".into(),
+        line_id: String::new(),
+        source_table: "public.accounts".into(),
+        tags: serde_json::json!(["accounts"]),
+        request_id: Some(uuid::Uuid::new_v4().to_string()),
     }
     .into_active_model()
     .insert(&mesh.db("catalog").await)
