@@ -217,20 +217,15 @@ pub fn current_stage(application: &pb::Application) -> String {
         .unwrap_or_default()
 }
 
-/// The person or organisation applying, else their tenant.
+/// The person or organisation applying, else (for data access) the
+/// requesting tenant.
 pub fn applicant(applicant: Option<&pb::Applicant>) -> String {
     let Some(applicant) = applicant else {
         return String::new();
     };
-    let holder = match applicant.holder.as_ref().and_then(|h| h.holder.as_ref()) {
+    match applicant.holder.as_ref().and_then(|h| h.holder.as_ref()) {
         Some(holder::Holder::Person(person)) => person.name.clone(),
         Some(holder::Holder::Organization(organization)) => organization.name.clone(),
-        None => String::new(),
-    };
-    let tenant = labels::tenant(applicant.tenant.as_ref());
-    match (holder.is_empty(), tenant.is_empty()) {
-        (false, false) => format!("{holder} ({tenant})"),
-        (false, true) => holder,
-        (true, _) => tenant,
+        None => labels::tenant(applicant.tenant.as_ref()),
     }
 }

@@ -13,7 +13,7 @@ use super::applications::show;
 use super::endpoints::TargetArgs;
 use super::flags::{self, RequestIdArg};
 use super::message_file::read_message;
-use super::output::print_proto_json;
+use super::output::{emit, print_proto_json};
 use super::rpc::{self, Answer as _};
 
 #[derive(Args)]
@@ -272,7 +272,7 @@ pub async fn add_signer(args: AddSignerArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(task) = &response.task {
-        println!("new task {}", task.id);
+        emit(&format!("new task {}", task.id));
     }
     show(&response.application.unwrap_or_default(), false)
 }
@@ -294,7 +294,7 @@ pub async fn transfer(args: TransferArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(task) = &response.task {
-        println!("new task {}", task.id);
+        emit(&format!("new task {}", task.id));
     }
     show(&response.application.unwrap_or_default(), false)
 }

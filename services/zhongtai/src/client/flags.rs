@@ -76,9 +76,9 @@ pub fn assignee(value: &str) -> Result<Assignee, String> {
     let target = match value.strip_prefix("user:") {
         Some(subject) => {
             if subject.is_empty() || subject.len() > 256 || subject.contains(char::is_whitespace) {
-                return Err(format!(
-                    "`{value}`: a user is `user:<subject>`, 1..256 characters without spaces"
-                ));
+                return Err(
+                    "a user is `user:<subject>`, 1..256 characters without spaces".to_string(),
+                );
             }
             assignee::Target::User(subject.to_string())
         }
@@ -92,9 +92,8 @@ pub fn assignee(value: &str) -> Result<Assignee, String> {
 /// `331100/fire-safety/approver`.
 pub fn department_role(value: &str) -> Result<DepartmentRole, String> {
     let shape = || {
-        format!(
-            "`{value}`: expected <division>/<department>/<role>, e.g. 331100/fire-safety/approver, or user:<subject>"
-        )
+        "expected <division>/<department>/<role>, e.g. 331100/fire-safety/approver, or user:<subject>"
+            .to_string()
     };
     let mut parts = value.split('/');
     let (Some(division), Some(department), Some(role), None) =
@@ -105,8 +104,10 @@ pub fn department_role(value: &str) -> Result<DepartmentRole, String> {
     if department.is_empty() {
         return Err(shape());
     }
-    let tenant = TenantId::parse(division, department).map_err(|e| format!("`{value}`: {e}"))?;
-    let role: Role = role.parse().map_err(|e| format!("`{value}`: {e}"))?;
+    let tenant = TenantId::parse(division, department).map_err(|e| e.to_string())?;
+    let role: Role = role
+        .parse()
+        .map_err(|e: zhongtai_kit::auth::UnknownRole| e.to_string())?;
     Ok(DepartmentRole {
         tenant: Some(tenant_message(&tenant)),
         role: role.as_str().to_string(),
@@ -284,7 +285,7 @@ pub fn enum_value(
                             .replace('_', "-")
                     })
                     .collect();
-                format!("`{value}`: expected one of {}", names.join(", "))
+                format!("expected one of {}", names.join(", "))
             })
     }
 }

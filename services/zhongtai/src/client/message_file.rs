@@ -247,21 +247,27 @@ fn unknown_field(descriptor: &MessageDescriptor) -> String {
 /// The deserializer's message, with what a valid value looks like.
 fn explain(field: Option<&FieldDescriptor>, error: String) -> String {
     let hint = field.and_then(|field| match field.kind() {
-        Kind::Enum(enumeration) => Some(enum_hint(&enumeration)),
+        Kind::Enum(enumeration) => Some(format!("expected {}", enum_hint(&enumeration))),
+        // YAML reads unquoted digits (codes, hashes, phone numbers) as numbers.
+        Kind::String if error.starts_with("invalid type") => {
+            Some("put the value in quotes to make it text".into())
+        }
         Kind::Message(message) => match message.full_name() {
-            "google.protobuf.Duration" => Some("a duration in seconds, like \"432000s\"".into()),
+            "google.protobuf.Duration" => {
+                Some("expected a duration in seconds, like \"432000s\"".into())
+            }
             "google.protobuf.Timestamp" => {
-                Some("an RFC 3339 time, like \"2027-12-31T16:00:00Z\"".into())
+                Some("expected an RFC 3339 time, like \"2027-12-31T16:00:00Z\"".into())
             }
             "google.protobuf.FieldMask" => {
-                Some("comma-separated field names, like \"name,description\"".into())
+                Some("expected comma-separated field names, like \"name,description\"".into())
             }
             _ => None,
         },
         _ => None,
     });
     match hint {
-        Some(hint) => format!("{error}; expected {hint}"),
+        Some(hint) => format!("{error}; {hint}"),
         None => error,
     }
 }

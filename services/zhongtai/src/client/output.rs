@@ -1,11 +1,27 @@
 //! Output of client commands: a human table by default, JSON with `--json`.
 
+use std::io::Write as _;
+
 use serde::Serialize;
 use zhongtai_contracts::common::v1::PageResponse;
 
+/// Writes one line to stdout. A reader that went away (`| head`) ends the
+/// command quietly, as it would end any Unix tool; other write failures
+/// are reported.
+pub fn emit(line: &str) {
+    let mut out = std::io::stdout().lock();
+    if let Err(error) = writeln!(out, "{line}") {
+        if error.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write the output: {error}");
+        std::process::exit(1);
+    }
+}
+
 /// Prints `value` as pretty JSON.
 pub fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    emit(&serde_json::to_string_pretty(value)?);
     Ok(())
 }
 
@@ -37,8 +53,12 @@ fn display_width(text: &str) -> usize {
         .sum()
 }
 
-/// Prints rows as aligned columns under `headers`.
+/// Prints rows as aligned columns under `headers`, or `(none)`.
 pub fn print_table(headers: &[&str], rows: &[Vec<String>]) {
+    if rows.is_empty() {
+        emit("(none)");
+        return;
+    }
     let mut widths: Vec<usize> = headers.iter().map(|h| display_width(h)).collect();
     for row in rows {
         for (i, cell) in row.iter().enumerate() {
@@ -61,9 +81,9 @@ pub fn print_table(headers: &[&str], rows: &[Vec<String>]) {
             .trim_end()
             .to_string()
     };
-    println!("{}", line(headers.iter().map(|h| h.to_string()).collect()));
+    emit(&line(headers.iter().map(|h| h.to_string()).collect()));
     for row in rows {
-        println!("{}", line(row.clone()));
+        emit(&line(row.clone()));
     }
 }
 
@@ -78,20 +98,20 @@ pub fn print_details(pairs: &[(&str, String)]) {
         .unwrap_or(0);
     for (label, value) in pairs.iter().filter(|(_, value)| !value.is_empty()) {
         let pad = width.saturating_sub(display_width(label));
-        println!("{label}:{}  {value}", " ".repeat(pad));
+        emit(&format!("{label}:{}  {value}", " ".repeat(pad)));
     }
 }
 
 /// A heading between the parts of a detailed view.
 pub fn print_section(title: &str) {
-    println!();
-    println!("{title}");
+    emit("");
+    emit(title);
 }
 
 /// Tells how to fetch the next page, when there is one.
 pub fn print_next_page(page: Option<&PageResponse>) {
     if let Some(page) = page.filter(|p| !p.next_page_token.is_empty()) {
-        println!("next page: --page-token {}", page.next_page_token);
+        emit(&format!("next page: --page-token {}", page.next_page_token));
     }
 }
 

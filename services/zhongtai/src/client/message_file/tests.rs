@@ -104,6 +104,17 @@ fn a_bad_duration_and_a_bad_map_entry_are_located() {
 }
 
 #[test]
+fn unquoted_digits_for_text_fields_are_explained() {
+    let error = parse_message::<approval::DepartmentRole>("tenant: { divisionCode: 331100 }\n")
+        .unwrap_err();
+    let MessageError::Content { field, problem } = &error else {
+        panic!("unexpected {error:?}");
+    };
+    assert_eq!(field, "tenant.divisionCode");
+    assert!(problem.contains("put the value in quotes"), "{problem}");
+}
+
+#[test]
 fn syntax_errors_empty_files_and_scalars_are_refused() {
     let syntax = parse_message::<catalog::Resource>("title: [unclosed").unwrap_err();
     assert!(
