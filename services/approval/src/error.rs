@@ -1,4 +1,5 @@
-//! Approval-center failures as the API reports them.
+//! Approval-center failures as the API reports them: the one place domain
+//! errors become gRPC statuses.
 
 use zhongtai_kit::ApiError;
 
@@ -12,10 +13,18 @@ impl From<ApprovalError> for ApiError {
             ApprovalError::ItemCodeTaken { code, .. } => {
                 ApiError::already_exists("service item", &code)
             }
+            ApprovalError::ProcessNotFound(id) => ApiError::not_found("process definition", &id),
+            ApprovalError::ProcessKeyTaken { key, .. } => {
+                ApiError::already_exists("process definition", &key)
+            }
+            ApprovalError::ApplicationNotFound(id) => ApiError::not_found("application", &id),
+            ApprovalError::TaskNotFound(id) => ApiError::not_found("task", &id),
             ApprovalError::RequestIdReused(id) => ApiError::invalid_field(
                 "request_id",
                 format!("{id} was already used for a different request"),
             ),
+            ApprovalError::FailedPrecondition(message) => ApiError::failed_precondition(message),
+            ApprovalError::VersionConflict { kind, id } => ApiError::version_conflict(kind, &id),
             ApprovalError::Denied {
                 reason,
                 target,

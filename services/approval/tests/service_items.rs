@@ -9,9 +9,7 @@ use std::sync::Arc;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use tonic::{Code, Request};
 use zhongtai_approval::api::ApprovalApi;
-use zhongtai_approval::domain::ServiceItems;
 use zhongtai_approval::migration::Migrator;
-use zhongtai_approval::store::SeaServiceItems;
 use zhongtai_contracts::approval::v1::approval_service_server::ApprovalService;
 use zhongtai_contracts::approval::v1::{
     CreateServiceItemRequest, GetServiceItemRequest, ListServiceItemsRequest,
@@ -29,9 +27,8 @@ async fn api_on(url: &str) -> (ApprovalApi, DatabaseConnection) {
     .await
     .unwrap();
     migrate::<Migrator>(&db).await.unwrap();
-    let repository = SeaServiceItems::new(db.clone(), Arc::new(tokio::sync::Notify::new()));
     (
-        ApprovalApi::new(ServiceItems::new(Arc::new(repository))),
+        zhongtai_approval::api(db.clone(), Arc::new(tokio::sync::Notify::new())),
         db,
     )
 }

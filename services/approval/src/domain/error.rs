@@ -10,10 +10,24 @@ pub enum ApprovalError {
     ItemNotFound(String),
     #[error("service item code {code} already exists in tenant {tenant}")]
     ItemCodeTaken { tenant: String, code: String },
+    #[error("process definition {0} not found")]
+    ProcessNotFound(String),
+    #[error("process definition key {key} already exists in tenant {tenant}")]
+    ProcessKeyTaken { tenant: String, key: String },
+    #[error("application {0} not found")]
+    ApplicationNotFound(String),
+    #[error("task {0} not found")]
+    TaskNotFound(String),
     /// The client reused an idempotency key for a different request.
     #[error("request id {0} was already used for a different request")]
     RequestIdReused(String),
-    /// The caller may not touch this tenant's records.
+    /// The entity's state does not allow the operation.
+    #[error("{0}")]
+    FailedPrecondition(String),
+    /// The entity changed since the caller (or this use case) read it.
+    #[error("{kind} {id} was changed concurrently")]
+    VersionConflict { kind: &'static str, id: String },
+    /// The caller may not do this.
     #[error("{message}")]
     Denied {
         reason: &'static str,

@@ -1,6 +1,7 @@
 //! The approval center's schema, applied at start by `zhongtai-store`.
 
 mod m0001_service_items;
+mod m0002_processes_and_applications;
 
 use sea_orm_migration::prelude::*;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(zhongtai_events::migration::CreateInbox),
             Box::new(zhongtai_audit::migration::CreateAuditLog),
             Box::new(m0001_service_items::Migration),
+            Box::new(m0002_processes_and_applications::Migration),
         ]
     }
 }

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, IntoActiveModel, QueryFilter,
-    QueryOrder, QuerySelect, SqlErr, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, DbErr, IntoActiveModel,
+    QueryFilter, QueryOrder, QuerySelect, SqlErr, TransactionTrait,
 };
 use tokio::sync::Notify;
 use uuid::Uuid;
@@ -14,8 +14,8 @@ use zhongtai_kit::{Page, PageQuery, ScopedEntity, TenantId, TenantScope};
 
 use super::entities::service_item::{self, Column, Entity};
 use crate::domain::{
-    ApprovalError, CreateOutcome, FormField, ItemCode, ItemFilter, ItemKind, ItemState, Material,
-    ProcessRef, ServiceItem, ServiceItemRepository,
+    ApprovalError, CreateOutcome, FormField, ItemChange, ItemCode, ItemFilter, ItemKind,
+    ItemLookup, ItemState, Material, ProcessRef, Saved, ServiceItem, ServiceItemRepository,
 };
 use crate::published;
 
@@ -54,7 +54,7 @@ impl ServiceItemRepository for SeaServiceItems {
         request_id: &str,
         item: ServiceItem,
         audit: &AuditRecord,
-    ) -> Result<CreateOutcome, ApprovalError> {
+    ) -> Result<CreateOutcome<ServiceItem>, ApprovalError> {
         if scope.own() != &item.tenant {
             return Err(ApprovalError::Storage(format!(
                 "refusing to store an item of {} in the scope of {}",
@@ -143,17 +143,73 @@ impl ServiceItemRepository for SeaServiceItems {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Page::from_rows(items, page, |item| item.id.to_string()))
     }
+
+    async fn find_for_submission(
+        &self,
+        scope: &TenantScope,
+        lookup: &ItemLookup,
+    ) -> Result<Option<ServiceItem>, ApprovalError> {
+        // Data-access items take applications from every tenant.
+        let open = Condition::all().add(Column::Kind.eq(kind_name(ItemKind::DataAccess)));
+        let query = Entity::find_in_or_shared(scope, open);
+        let query = match lookup {
+            ItemLookup::Id(id) => query.filter(Column::Id.eq(id.to_string())),
+            ItemLookup::Key { tenant, code } => query
+                .filter(Column::TenantDivision.eq(tenant.division.as_str()))
+                .filter(Column::TenantDepartment.eq(department(tenant)))
+                .filter(Column::Code.eq(code.as_str())),
+        };
+        query
+            .one(&self.db)
+            .await
+            .map_err(storage)?
+            .map(from_model)
+            .transpose()
+    }
+
+    async fn update(
+        &self,
+        scope: &TenantScope,
+        change: &ItemChange,
+        audit: &AuditRecord,
+    ) -> Result<Saved, ApprovalError> {
+        let item = &change.item;
+        let txn = self.db.begin().await.map_err(storage)?;
+        let mut row = to_model(item, "")?.into_active_model().reset_all();
+        // The request id stays the one the item was created with.
+        row.request_id = sea_orm::ActiveValue::NotSet;
+        row.id = sea_orm::ActiveValue::NotSet;
+        let updated = Entity::update_many_in(scope)
+            .set(row)
+            .filter(Column::Id.eq(item.id.to_string()))
+            .filter(Column::Version.eq(change.expected_version))
+            .exec(&txn)
+            .await
+            .map_err(storage)?;
+        if updated.rows_affected == 0 {
+            return Ok(Saved::Conflict);
+        }
+        zhongtai_events::outbox::append(&txn, "approval", vec![published::item_updated(change)])
+            .await
+            .map_err(storage)?;
+        zhongtai_audit::append(&txn, "approval", audit)
+            .await
+            .map_err(storage)?;
+        txn.commit().await.map_err(storage)?;
+        self.outbox.notify_one();
+        Ok(Saved::Saved)
+    }
 }
 
-fn storage(e: impl std::fmt::Display) -> ApprovalError {
+pub(super) fn storage(e: impl std::fmt::Display) -> ApprovalError {
     ApprovalError::Storage(e.to_string())
 }
 
-fn is_unique_violation(e: &DbErr) -> bool {
+pub(super) fn is_unique_violation(e: &DbErr) -> bool {
     matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
 }
 
-fn department(tenant: &TenantId) -> String {
+pub(super) fn department(tenant: &TenantId) -> String {
     tenant.department.clone().unwrap_or_default()
 }
 
@@ -172,7 +228,7 @@ fn kind_name(kind: ItemKind) -> &'static str {
     }
 }
 
-fn to_json<T: serde::Serialize>(value: &T) -> Result<serde_json::Value, ApprovalError> {
+pub(super) fn to_json<T: serde::Serialize>(value: &T) -> Result<serde_json::Value, ApprovalError> {
     serde_json::to_value(value).map_err(storage)
 }
 
