@@ -8,6 +8,7 @@ use super::labels;
 use super::output::{print_details, print_section, print_table};
 use super::processes::stage_kind;
 
+/// Everything about an application but its history.
 pub fn print_application(application: &pb::Application) {
     let origin = application
         .origin
@@ -91,6 +92,24 @@ pub fn print_application(application: &pb::Application) {
             .collect();
         print_table(&["MATERIAL", "FILE", "TYPE", "BYTES", "DOCUMENT"], &rows);
     }
+    print_section("Stages");
+    print_stage_tasks(&application.stages);
+}
+
+/// Where an application stands after a decision: its status and stages.
+pub fn print_outcome(application: &pb::Application) {
+    print_details(&[
+        ("id", application.id.clone()),
+        ("item", application.service_item_code.clone()),
+        ("status", status(application)),
+        ("current stage", current_stage(application)),
+        ("version", application.version.to_string()),
+        ("updated", labels::time(application.update_time.as_ref())),
+        (
+            "completed",
+            labels::time(application.complete_time.as_ref()),
+        ),
+    ]);
     print_section("Stages");
     print_stage_tasks(&application.stages);
 }

@@ -217,8 +217,9 @@ async fn history(args: HistoryArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Prints an application as `application get` does, without its history.
-pub fn show(application: &pb::Application, json: bool) -> anyhow::Result<ExitCode> {
+/// Prints a submitted application as `application get` does, without its
+/// history.
+fn show(application: &pb::Application, json: bool) -> anyhow::Result<ExitCode> {
     if json {
         print_proto_json(application)?;
     } else {

@@ -9,12 +9,22 @@ use anyhow::bail;
 use clap::{ArgGroup, Args};
 use zhongtai_contracts::approval::v1 as pb;
 
-use super::applications::show;
+use super::application_view::print_outcome;
 use super::endpoints::TargetArgs;
 use super::flags::{self, RequestIdArg};
 use super::message_file::read_message;
 use super::output::{emit, print_proto_json};
 use super::rpc::{self, Answer as _};
+
+/// Prints the application after a decision: its status and stages.
+fn show(application: &pb::Application, json: bool) -> anyhow::Result<ExitCode> {
+    if json {
+        print_proto_json(application)?;
+    } else {
+        print_outcome(application);
+    }
+    Ok(ExitCode::SUCCESS)
+}
 
 #[derive(Args)]
 pub struct ApproveArgs {
