@@ -12,8 +12,8 @@ use super::convert::{
     instant_of, masking_draft, optional_tenant, request_message, request_state, row_filter,
 };
 use crate::domain::Catalog;
-use crate::domain::access_request::{AccessRequestDraft, FieldAccessDraft};
 use crate::domain::ports::RequestFilter;
+use crate::domain::request_draft::{AccessRequestDraft, FieldAccessDraft};
 
 fn draft(request: &pb::RequestAccessRequest) -> AccessRequestDraft {
     let period = request.period.as_ref();

@@ -13,6 +13,7 @@ pub mod grants;
 pub mod masking;
 mod names;
 pub mod ports;
+pub mod request_draft;
 pub mod requests;
 pub mod resource;
 pub mod resources;

@@ -10,9 +10,7 @@ use zhongtai_kit::auth::Credential;
 use zhongtai_kit::config::CatalogConfig;
 use zhongtai_kit::{Actor, Caller, Page, PageQuery, TenantId, audit_trail};
 
-use super::access_request::{
-    AccessRequest, AccessRequestDraft, AccessRequestState, reason_problem,
-};
+use super::access_request::{AccessRequest, AccessRequestState, reason_problem};
 use super::changes::{Authority, CatalogEvent, Changes, Write};
 use super::error::CatalogError;
 use super::grant::Grant;
@@ -20,6 +18,7 @@ use super::ports::{
     AccessRepository, AccessReview, ChangeStore, RequestFilter, ResourceRepository, ReviewError,
     ReviewSubmission,
 };
+use super::request_draft::AccessRequestDraft;
 use super::resource::{Resource, ResourceState, Sharing};
 use super::validation::{Violations, request_id_problem};
 use super::{now, parse_id};

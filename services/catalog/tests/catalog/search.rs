@@ -2,11 +2,7 @@
 //! weighting, highlights, filters, visibility, paging, and queries full of
 //! SQL metacharacters that are searched as text and harm nothing.
 
-#![allow(clippy::unwrap_used)] // test helpers
-
-mod support;
-
-use support::*;
+use crate::support::*;
 use tonic::Code;
 use zhongtai_contracts::catalog::v1 as pb;
 use zhongtai_contracts::catalog::v1::catalog_service_server::CatalogService;

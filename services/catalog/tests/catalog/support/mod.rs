@@ -2,7 +2,9 @@
 //! or SQLite), the API over the real store with a test double of the
 //! approval center, callers of several tenants, and sample resources.
 
-#![allow(dead_code, clippy::unwrap_used)] // test helpers; not every test uses every one
+#![allow(dead_code)] // test helpers; not every test uses every one
+
+pub mod requests;
 
 use std::sync::{Arc, Mutex};
 
