@@ -96,7 +96,6 @@ fn bad_request_files_and_flags_exit_2_and_send_nothing() {
 }
 
 #[test]
-#[ignore = "needs the process, application and catalog RPCs of issue 4"]
 fn s2_a_business_licence_passes_the_clerk_and_the_joint_approval() {
     let platform = Platform::start();
     let operator = platform.token("market-regulation", "operator", "wang.fang");
@@ -223,7 +222,6 @@ fn s2_a_business_licence_passes_the_clerk_and_the_joint_approval() {
 }
 
 #[test]
-#[ignore = "needs the process, application and catalog RPCs of issue 4"]
 fn s1_the_housing_fund_is_granted_masked_marriage_data_and_it_is_revoked() {
     let platform = Platform::start();
     let bureau = platform.token("data-bureau", "operator", "sun.li");
