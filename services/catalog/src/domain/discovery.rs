@@ -13,7 +13,7 @@ use super::grant::{self, Grant};
 use super::parse_id;
 use super::ports::{AccessRepository, ResourceRepository};
 use super::resource::Resource;
-use super::search::{MAX_FILTER_TAGS, MAX_QUERY_CHARS, SearchFilter, SearchHit, SearchQuery};
+use super::search::{MAX_QUERY_CHARS, SearchFilter, SearchHit, SearchQuery};
 use super::validation::{Violations, length_problem};
 
 /// A resource the caller may use, and exactly what of it.
@@ -60,8 +60,8 @@ impl Discovery {
             v.0.extend(problems);
             SearchFilter::default()
         });
-        if filter.tags.len() > MAX_FILTER_TAGS {
-            v.add("tags", format!("at most {MAX_FILTER_TAGS} tags"));
+        for (field, max) in filter.oversized() {
+            v.add(field, format!("at most {max} values"));
         }
         let offset = match &page.after {
             None => Some(0),

@@ -10,6 +10,7 @@ mod support;
 mod expiry;
 mod listing;
 mod policy;
+mod reads;
 mod refusals;
 mod registration;
 mod reviews;

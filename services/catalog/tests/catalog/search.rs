@@ -362,6 +362,13 @@ async fn exercise(t: TestCatalog) {
         violations(&status),
         ["query", "owners[0]", "layers[0]", "sharing[0]"]
     );
+    let mut many = query("");
+    many.tags = (0..51).map(|i| format!("tag-{i}")).collect();
+    many.owners = vec![tenant(HOUSING_FUND); 101];
+    assert_eq!(
+        violations(&search(&t, &housing, many).await.unwrap_err()),
+        ["owners", "tags"]
+    );
     let mut bad_page = query("婚姻");
     bad_page.page = Some(PageRequest {
         page_size: 5,

@@ -17,6 +17,8 @@ use super::resource::{
 pub const MAX_QUERY_CHARS: usize = 200;
 /// Most tags one query may require.
 pub const MAX_FILTER_TAGS: usize = 50;
+/// Most values any other filter of one query may list.
+pub const MAX_FILTER_VALUES: usize = 100;
 
 /// What a match in each part of a resource is worth: a title says more
 /// about a resource than a field's description does.
@@ -79,6 +81,28 @@ pub struct SearchQuery {
     /// Every one must occur in a match; none lists everything filtered.
     pub terms: Vec<String>,
     pub filter: SearchFilter,
+}
+
+impl SearchFilter {
+    /// Filters listing more values than a query may, by field name.
+    pub fn oversized(&self) -> Vec<(&'static str, usize)> {
+        [
+            ("owners", self.owners.len(), MAX_FILTER_VALUES),
+            ("layers", self.layers.len(), MAX_FILTER_VALUES),
+            ("sharing", self.sharing.len(), MAX_FILTER_VALUES),
+            ("open", self.open.len(), MAX_FILTER_VALUES),
+            ("tags", self.tags.len(), MAX_FILTER_TAGS),
+            (
+                "update_frequencies",
+                self.update_frequencies.len(),
+                MAX_FILTER_VALUES,
+            ),
+        ]
+        .into_iter()
+        .filter(|(_, count, max)| count > max)
+        .map(|(field, _, max)| (field, max))
+        .collect()
+    }
 }
 
 impl SearchQuery {
