@@ -51,9 +51,6 @@ pub fn highlight(text: &str, terms: &[String]) -> Option<String> {
             from = end;
         }
     }
-    if ranges.is_empty() {
-        return None;
-    }
     ranges.sort_unstable();
     let merged =
         ranges
@@ -65,7 +62,10 @@ pub fn highlight(text: &str, terms: &[String]) -> Option<String> {
                 }
                 merged
             });
-    let (window_start, window_end) = window(text, merged[0].0);
+    let Some(&(first_match, _)) = merged.first() else {
+        return None;
+    };
+    let (window_start, window_end) = window(text, first_match);
     let mut snippet = String::new();
     if window_start > 0 {
         snippet.push('…');
