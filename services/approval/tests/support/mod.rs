@@ -42,6 +42,7 @@ pub struct Harness {
 
 impl Harness {
     pub async fn postgres() -> Self {
+        zhongtai_testkit::init_tracing();
         let database = TestDatabase::create().await;
         let db = open(database.url()).await;
         Self::on(db, Some(database), None)

@@ -62,6 +62,23 @@ pub struct Instance {
     pub addr: SocketAddr,
 }
 
+/// A fresh PostgreSQL database with the approval schema, for instances
+/// that start together (each would otherwise migrate it at once).
+pub async fn migrated_database() -> zhongtai_testkit::TestDatabase {
+    let database = zhongtai_testkit::TestDatabase::create().await;
+    let db = zhongtai_store::connect(&zhongtai_store::StoreConfig {
+        url: database.url().to_string(),
+        ..zhongtai_store::StoreConfig::default()
+    })
+    .await
+    .unwrap();
+    zhongtai_store::migrate::<zhongtai_approval::migration::Migrator>(&db)
+        .await
+        .unwrap();
+    let _ = db.close().await;
+    database
+}
+
 /// The platform the instances of one test share.
 pub fn platform() -> Platform {
     Platform::embedded(zhongtai_kit::platform::channel_config(
@@ -82,6 +99,8 @@ impl Instance {
             server: ServerConfig {
                 listen: "127.0.0.1:0".into(),
                 metrics_listen: None,
+                // Tests keep client connections open; stopping waits less.
+                drain_timeout_ms: 500,
                 ..ServerConfig::default()
             },
             database: DatabaseConfig {
