@@ -104,6 +104,20 @@ fn a_bad_duration_and_a_bad_map_entry_are_located() {
 }
 
 #[test]
+fn two_choices_of_a_oneof_are_located_at_their_message() {
+    let text = PROCESS.replace(
+        "      - departmentRole:\n",
+        "      - user: wang.fang\n        departmentRole:\n",
+    );
+    let error = parse_message::<approval::CreateProcessDefinitionRequest>(&text).unwrap_err();
+    let MessageError::Content { field, problem } = &error else {
+        panic!("unexpected {error:?}");
+    };
+    assert_eq!(field, "stages[0].assignees[0]");
+    assert!(problem.contains("oneof 'target'"), "{problem}");
+}
+
+#[test]
 fn unquoted_digits_for_text_fields_are_explained() {
     let error = parse_message::<approval::DepartmentRole>("tenant: { divisionCode: 331100 }\n")
         .unwrap_err();
