@@ -43,6 +43,7 @@ pub(super) async fn list(
             })
             .collect::<Result<_, _>>()?,
         grantee: optional_tenant("grantee", request.grantee.as_ref())?,
+        owner_division: None,
     };
     let page = catalog.grants.list(&caller, &filter, &page).await?;
     Ok(Response::new(pb::ListGrantsResponse {

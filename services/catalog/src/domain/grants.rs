@@ -93,12 +93,17 @@ impl Grants {
                 ),
             });
         }
-        let scope = if filter.as_owner && self.is_data_bureau(caller) {
-            Self::bureau_scope(caller)
-        } else {
-            caller.read_scope()
-        };
-        self.access.grants(&scope, filter, page).await
+        if filter.as_owner && self.is_data_bureau(caller) {
+            let division = GrantFilter {
+                owner_division: Some(caller.tenant.division),
+                ..filter.clone()
+            };
+            return self
+                .access
+                .grants(&Self::bureau_scope(caller), &division, page)
+                .await;
+        }
+        self.access.grants(&caller.read_scope(), filter, page).await
     }
 
     /// Revokes a grant: by its owner's operators or admins, or by the owner

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 use zhongtai_kit::auth::Credential;
-use zhongtai_kit::{Page, PageQuery, TenantId, TenantScope};
+use zhongtai_kit::{DivisionCode, Page, PageQuery, TenantId, TenantScope};
 
 use super::access_request::{AccessRequest, AccessRequestState};
 use super::changes::Changes;
@@ -104,6 +104,9 @@ pub struct GrantFilter {
     pub resource_id: Option<Uuid>,
     pub states: Vec<GrantState>,
     pub grantee: Option<TenantId>,
+    /// Only grants given by tenants of exactly this division (a data
+    /// bureau's view of its division).
+    pub owner_division: Option<DivisionCode>,
 }
 
 /// Access requests and grants. A request belongs to its requester and is

@@ -150,6 +150,9 @@ impl AccessRepository for SeaStore {
                 .filter(grant::Column::GranteeDivision.eq(grantee.division.as_str()))
                 .filter(grant::Column::GranteeDepartment.eq(department(grantee)));
         }
+        if let Some(division) = &filter.owner_division {
+            query = query.filter(grant::Column::OwnerDivision.eq(division.as_str()));
+        }
         if let Some(after) = &page.after {
             query = query.filter(grant::Column::Id.lt(after.as_str()));
         }

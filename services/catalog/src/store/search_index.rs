@@ -125,6 +125,16 @@ fn score(terms: &[String]) -> Expr {
     )
 }
 
+/// `column IN (names)`; no restriction when there are none.
+fn one_of(column: resource::Column, names: impl Iterator<Item = &'static str>) -> Condition {
+    let names: Vec<&str> = names.collect();
+    if names.is_empty() {
+        Condition::all()
+    } else {
+        Condition::all().add(column.is_in(names))
+    }
+}
+
 /// Visible, published resources matching `query`, best first (then by
 /// title), `limit` of them after `offset`.
 pub(super) async fn search<C: ConnectionTrait>(
@@ -145,36 +155,23 @@ pub(super) async fn search<C: ConnectionTrait>(
         });
         select = select.filter(any_owner);
     }
-    let names =
-        |values: Vec<&'static str>| values.into_iter().map(str::to_string).collect::<Vec<_>>();
-    if !filter.layers.is_empty() {
-        select = select.filter(
-            resource::Column::Layer
-                .is_in(names(filter.layers.iter().map(|l| l.as_str()).collect())),
-        );
-    }
-    if !filter.sharing.is_empty() {
-        select = select.filter(
-            resource::Column::Sharing
-                .is_in(names(filter.sharing.iter().map(|s| s.as_str()).collect())),
-        );
-    }
-    if !filter.open.is_empty() {
-        select = select.filter(
-            resource::Column::Open.is_in(names(filter.open.iter().map(|o| o.as_str()).collect())),
-        );
-    }
-    if !filter.update_frequencies.is_empty() {
-        select = select.filter(
-            resource::Column::UpdateFrequency.is_in(names(
-                filter
-                    .update_frequencies
-                    .iter()
-                    .map(|f| f.as_str())
-                    .collect(),
-            )),
-        );
-    }
+    select = select
+        .filter(one_of(
+            resource::Column::Layer,
+            filter.layers.iter().map(|l| l.as_str()),
+        ))
+        .filter(one_of(
+            resource::Column::Sharing,
+            filter.sharing.iter().map(|s| s.as_str()),
+        ))
+        .filter(one_of(
+            resource::Column::Open,
+            filter.open.iter().map(|o| o.as_str()),
+        ))
+        .filter(one_of(
+            resource::Column::UpdateFrequency,
+            filter.update_frequencies.iter().map(|f| f.as_str()),
+        ));
     if !filter.tags.is_empty() {
         select = select.filter(resource::Column::Id.in_subquery(carrying_every_tag(&filter.tags)));
     }

@@ -62,9 +62,7 @@ pub fn highlight(text: &str, terms: &[String]) -> Option<String> {
                 }
                 merged
             });
-    let Some(&(first_match, _)) = merged.first() else {
-        return None;
-    };
+    let &(first_match, _) = merged.first()?;
     let (window_start, window_end) = window(text, first_match);
     let mut snippet = String::new();
     if window_start > 0 {
