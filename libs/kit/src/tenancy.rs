@@ -183,6 +183,50 @@ mod tests {
         assert!(scope.is_cross_tenant());
     }
 
+    mod shared_row {
+        use sea_orm::entity::prelude::*;
+
+        #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+        #[sea_orm(table_name = "rows")]
+        pub struct Model {
+            #[sea_orm(primary_key, auto_increment = false)]
+            pub id: String,
+            pub division: String,
+            pub department: String,
+            pub shared: bool,
+        }
+
+        #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+        pub enum Relation {}
+
+        impl ActiveModelBehavior for ActiveModel {}
+
+        impl crate::TenantOwned for Entity {
+            fn division_column() -> Column {
+                Column::Division
+            }
+            fn department_column() -> Column {
+                Column::Department
+            }
+        }
+    }
+
+    #[test]
+    fn shared_rows_widen_the_scope_only_by_their_own_condition() {
+        use sea_orm::{DbBackend, QueryTrait};
+        let scope = TenantScope::tenant(tenant("331100/housing-fund"));
+        let shared = Condition::all().add(shared_row::Column::Shared.eq(true));
+        let sql = shared_row::Entity::find_in_or_shared(&scope, shared)
+            .build(DbBackend::Postgres)
+            .to_string();
+        assert!(
+            sql.ends_with(
+                r#"WHERE ("rows"."division" = '331100' AND "rows"."department" = 'housing-fund') OR "rows"."shared" = TRUE"#
+            ),
+            "{sql}"
+        );
+    }
+
     #[test]
     fn patterns_follow_the_division_level() {
         let pattern = |code| division_pattern(&DivisionCode::parse(code).expect("code"));
