@@ -71,9 +71,14 @@ impl Security {
 
     /// A valid token for `tenant` ("331100/market-regulation") with `roles`.
     pub fn token(&self, tenant: &str, roles: &[Role]) -> String {
+        self.token_of("scenario", tenant, roles)
+    }
+
+    /// A valid token of one named user (`subject`) of `tenant` with `roles`.
+    pub fn token_of(&self, subject: &str, tenant: &str, roles: &[Role]) -> String {
         let tenant = TenantId::from_key(tenant).expect("tenant");
         self.issuer
-            .issue("scenario", &tenant, roles, Duration::from_secs(3600))
+            .issue(subject, &tenant, roles, Duration::from_secs(3600))
             .expect("token")
     }
 
