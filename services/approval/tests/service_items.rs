@@ -354,3 +354,179 @@ async fn tenants_are_isolated_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     tenants_are_isolated(&format!("sqlite://{}", dir.path().join("a.db").display())).await;
 }
+
+fn update(
+    item: &zhongtai_contracts::approval::v1::ServiceItem,
+    paths: &[&str],
+) -> zhongtai_contracts::approval::v1::UpdateServiceItemRequest {
+    zhongtai_contracts::approval::v1::UpdateServiceItemRequest {
+        item: Some(item.clone()),
+        update_mask: Some(prost_types::FieldMask {
+            paths: paths.iter().map(|p| p.to_string()).collect(),
+        }),
+    }
+}
+
+async fn outbox_updates(
+    db: &DatabaseConnection,
+) -> Vec<zhongtai_contracts::events::v1::ServiceItemUpdated> {
+    use prost::Message;
+    let rows = db
+        .query_all_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT envelope FROM event_outbox WHERE event_type = 'approval.service_item.updated' \
+             ORDER BY seq"
+                .to_string(),
+        ))
+        .await
+        .unwrap();
+    rows.into_iter()
+        .map(|row| {
+            let envelope = zhongtai_contracts::events::v1::EventEnvelope::decode(
+                row.try_get::<Vec<u8>>("", "envelope").unwrap().as_slice(),
+            )
+            .unwrap();
+            zhongtai_contracts::events::v1::ServiceItemUpdated::decode(
+                envelope.payload.unwrap().value.as_slice(),
+            )
+            .unwrap()
+        })
+        .collect()
+}
+
+/// Field-mask updates with a version check, the state's lifecycle, and
+/// one event per real change.
+async fn updates(url: &str) {
+    use zhongtai_contracts::approval::v1::{Material, ServiceItemState};
+    let (api, db) = api_on(url).await;
+    let item = api
+        .create_service_item(as_operator(create("upd-1", "business-licence")))
+        .await
+        .unwrap()
+        .into_inner()
+        .item
+        .unwrap();
+
+    let mut changed = item.clone();
+    changed.name = "营业执照变更登记".into();
+    changed.description = "新的说明".into();
+    changed.code = "ignored-unless-named".into();
+    changed.materials = vec![Material {
+        code: "articles".into(),
+        name: "公司章程".into(),
+        required: true,
+        ..Default::default()
+    }];
+    let v2 = api
+        .update_service_item(as_operator(update(
+            &changed,
+            &["name", "description", "materials"],
+        )))
+        .await
+        .unwrap()
+        .into_inner()
+        .item
+        .unwrap();
+    assert_eq!(v2.version, 2);
+    assert_eq!(v2.name, "营业执照变更登记");
+    assert_eq!(v2.code, "business-licence", "fields outside the mask stay");
+    assert_eq!(v2.materials.len(), 1);
+    assert_eq!(
+        api.get_service_item(as_operator(GetServiceItemRequest {
+            id: item.id.clone()
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .item
+        .unwrap(),
+        v2
+    );
+    let events = outbox_updates(&db).await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        events[0].changed_fields.as_ref().unwrap().paths,
+        ["name", "description", "materials"]
+    );
+    assert_eq!(events[0].actor.as_ref().unwrap().subject, "tester");
+    assert_eq!(events[0].item.as_ref().unwrap(), &v2);
+    assert_eq!(
+        count(
+            &db,
+            "audit_log WHERE action = 'approval.service_item.update'"
+        )
+        .await,
+        1
+    );
+
+    // A stale version is refused and changes nothing.
+    let stale = api
+        .update_service_item(as_operator(update(&changed, &["name"])))
+        .await
+        .unwrap_err();
+    assert_eq!(stale.code(), Code::Aborted, "{stale:?}");
+    // Asking for what is already there changes nothing either.
+    let same = api
+        .update_service_item(as_operator(update(&v2, &["name"])))
+        .await
+        .unwrap()
+        .into_inner()
+        .item
+        .unwrap();
+    assert_eq!(same, v2);
+    assert_eq!(outbox_updates(&db).await.len(), 1);
+
+    // ACTIVE ↔ SUSPENDED, then RETIRED for good.
+    let mut current = v2;
+    for state in [
+        ServiceItemState::Suspended,
+        ServiceItemState::Active,
+        ServiceItemState::Retired,
+    ] {
+        let mut next = current.clone();
+        next.state = state as i32;
+        current = api
+            .update_service_item(as_operator(update(&next, &["state"])))
+            .await
+            .unwrap()
+            .into_inner()
+            .item
+            .unwrap();
+        assert_eq!(current.state(), state);
+    }
+    assert_eq!(current.version, 5);
+    let mut revived = current.clone();
+    revived.state = ServiceItemState::Active as i32;
+    let refused = api
+        .update_service_item(as_operator(update(&revived, &["state"])))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    let mut renamed = current.clone();
+    renamed.name = "改名".into();
+    let refused = api
+        .update_service_item(as_operator(update(&renamed, &["name"])))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    assert_eq!(outbox_updates(&db).await.len(), 4);
+
+    // Another tenant's operator cannot reach it.
+    let hidden = api
+        .update_service_item(other(update(&renamed, &["name"])))
+        .await
+        .unwrap_err();
+    assert_eq!(hidden.code(), Code::NotFound);
+}
+
+#[tokio::test]
+async fn updates_on_postgres() {
+    let database = TestDatabase::create().await;
+    updates(database.url()).await;
+}
+
+#[tokio::test]
+async fn updates_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    updates(&format!("sqlite://{}", dir.path().join("u.db").display())).await;
+}
