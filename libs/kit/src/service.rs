@@ -201,7 +201,7 @@ async fn run<M: ServiceModule>(
     let mut consumers = Vec::new();
     for (subscription, handler) in module.subscriptions(&ctx) {
         let name = subscription.name.clone();
-        let consumer = Consumer::new(db.clone(), handler);
+        let consumer = Consumer::notifying(db.clone(), handler, ctx.outbox_notifier());
         let handle = platform
             .bus()
             .subscribe(subscription, consumer)

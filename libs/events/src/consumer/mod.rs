@@ -91,6 +91,9 @@ struct Inner {
     db: DatabaseConnection,
     handler: Arc<dyn EventHandler>,
     counters: Counters,
+    /// Poked after a handler's transaction commits, so the events it wrote
+    /// to the outbox are relayed now rather than at the relay's next poll.
+    outbox: Option<Arc<tokio::sync::Notify>>,
 }
 
 /// Inbox-deduplicating runner shared by both buses: begin txn → insert inbox
@@ -117,11 +120,31 @@ impl Consumer {
     /// (which must hold the `event_inbox` table, see
     /// [`CreateInbox`](crate::migration::CreateInbox)).
     pub fn new(db: DatabaseConnection, handler: Arc<dyn EventHandler>) -> Self {
+        Self::build(db, handler, None)
+    }
+
+    /// Like [`Consumer::new`], for handlers that write events: `outbox` (the
+    /// relay's [`notifier`](crate::Relay::notifier)) is poked after each
+    /// commit.
+    pub fn notifying(
+        db: DatabaseConnection,
+        handler: Arc<dyn EventHandler>,
+        outbox: Arc<tokio::sync::Notify>,
+    ) -> Self {
+        Self::build(db, handler, Some(outbox))
+    }
+
+    fn build(
+        db: DatabaseConnection,
+        handler: Arc<dyn EventHandler>,
+        outbox: Option<Arc<tokio::sync::Notify>>,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 db,
                 handler,
                 counters: Counters::default(),
+                outbox,
             }),
         }
     }
@@ -266,6 +289,9 @@ impl Consumer {
         match handled {
             Ok(()) => {
                 txn.commit().await.map_err(Failure::Database)?;
+                if let Some(outbox) = &self.inner.outbox {
+                    outbox.notify_one();
+                }
                 Ok(Outcome::Processed)
             }
             Err(error) => {

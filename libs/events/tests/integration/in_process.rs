@@ -122,3 +122,46 @@ async fn in_process_bus_waits_for_the_consumer_database_instead_of_dead_letterin
     assert!(bus.dead_letters(&subscription.name).is_empty());
     consuming.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_notifying_consumer_pokes_the_relay_after_each_commit_only() {
+    init_tracing();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = db::sqlite(&dir).await;
+    let outbox = Arc::new(tokio::sync::Notify::new());
+    let handler = RecordingHandler::with_verdict(
+        "notifying.effects",
+        Arc::new(|event, _run| match event.subject.as_str() {
+            "failing" => Err(HandlerError::permanent("refused")),
+            _ => Ok(()),
+        }),
+    );
+    let consumer = Consumer::notifying(db.clone(), handler, outbox.clone());
+    let poked = || async {
+        tokio::time::timeout(std::time::Duration::from_millis(200), outbox.notified())
+            .await
+            .is_ok()
+    };
+
+    let event = crate::support::events::envelope("handled", 1);
+    consumer
+        .process("notifying.effects", &event)
+        .await
+        .expect("handled");
+    assert!(poked().await, "a commit pokes the relay");
+
+    consumer
+        .process("notifying.effects", &event)
+        .await
+        .expect("duplicate");
+    assert!(!poked().await, "a duplicate commits nothing");
+
+    let failing = crate::support::events::envelope("failing", 2);
+    assert!(
+        consumer
+            .process("notifying.effects", &failing)
+            .await
+            .is_err()
+    );
+    assert!(!poked().await, "a rolled-back handler commits nothing");
+}
