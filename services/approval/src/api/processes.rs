@@ -12,9 +12,8 @@ use super::convert::{
     assignee_draft, assignee_message, department_role_draft, department_role_message,
     duration_message, duration_micros, stage_kind, stage_kind_message,
 };
-use crate::domain::process::{
-    ProcessDefinition, ProcessDraft, ProcessState, SlaDraft, StageDefinition, StageDraft,
-};
+use crate::domain::process::{ProcessDefinition, ProcessState, StageDefinition};
+use crate::domain::process_draft::{ProcessDraft, SlaDraft, StageDraft};
 use crate::domain::{ApprovalError, Processes, Revision};
 
 pub async fn create(

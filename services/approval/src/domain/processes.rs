@@ -9,7 +9,8 @@ use zhongtai_kit::{Actor, Caller, Page, PageQuery, TenantId, audit_trail};
 
 use super::error::ApprovalError;
 use super::ports::{CreateOutcome, ProcessRepository, Saved};
-use super::process::{ProcessDefinition, ProcessDraft, ProcessState, StageDraft, validate_stages};
+use super::process::{ProcessDefinition, ProcessState};
+use super::process_draft::{ProcessDraft, StageDraft, text, validate_stages};
 use super::service_items::{check_request_id, tenant_mismatch};
 
 /// A new version as a client asks for it.
@@ -106,8 +107,8 @@ impl Processes {
                 "must be a version (1 or more)".into(),
             ));
         }
-        super::process::text(&mut violations, "name", &revision.name, 0, 200);
-        super::process::text(
+        text(&mut violations, "name", &revision.name, 0, 200);
+        text(
             &mut violations,
             "description",
             &revision.description,
@@ -253,7 +254,7 @@ impl Processes {
         if version < 1 {
             violations.push(("version".into(), "must be a version (1 or more)".into()));
         }
-        super::process::text(&mut violations, "reason", reason, 0, 2000);
+        text(&mut violations, "reason", reason, 0, 2000);
         let uuid = match uuid {
             Ok(uuid) if violations.is_empty() => uuid,
             _ => return Err(ApprovalError::Invalid(violations)),

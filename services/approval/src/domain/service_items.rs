@@ -8,10 +8,11 @@ use zhongtai_kit::audit_trail;
 use zhongtai_kit::{Actor, Caller, Page, PageQuery, TenantId, TenantScope};
 
 use super::error::ApprovalError;
+use super::item_update::ItemUpdate;
 use super::ports::{
     CreateOutcome, ItemChange, ItemFilter, ProcessRepository, Saved, ServiceItemRepository,
 };
-use super::service_item::{ItemUpdate, ProcessRef, ServiceItem, ServiceItemDraft};
+use super::service_item::{ProcessRef, ServiceItem, ServiceItemDraft};
 
 /// Service-item operations, each on behalf of an authenticated caller.
 #[derive(Clone)]

@@ -4,7 +4,10 @@
 
 #![allow(dead_code, clippy::unwrap_used)] // test helpers; not every test uses every one
 
+mod fixtures;
 pub mod server;
+
+pub use fixtures::*;
 
 use std::sync::Arc;
 
@@ -14,7 +17,6 @@ use tonic::{Code, Request, Status};
 use zhongtai_approval::api::ApprovalApi;
 use zhongtai_approval::migration::Migrator;
 use zhongtai_contracts::approval::v1 as pb;
-use zhongtai_contracts::approval::v1::approval_service_server::ApprovalService;
 use zhongtai_contracts::common::v1::Tenant;
 use zhongtai_contracts::events::v1::EventEnvelope;
 use zhongtai_kit::{Role, TenantId};
@@ -211,223 +213,6 @@ pub fn rid() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
-pub fn role(tenant: &str, role: &str) -> pb::Assignee {
-    pb::Assignee {
-        target: Some(pb::assignee::Target::DepartmentRole(pb::DepartmentRole {
-            tenant: Some(self::tenant(tenant)),
-            role: role.into(),
-        })),
-    }
-}
-
-pub fn user(subject: &str) -> pb::Assignee {
-    pb::Assignee {
-        target: Some(pb::assignee::Target::User(subject.into())),
-    }
-}
-
-pub fn slot(name: &str) -> pb::Assignee {
-    pb::Assignee {
-        target: Some(pb::assignee::Target::Slot(name.into())),
-    }
-}
-
-pub fn stage(
-    key: &str,
-    kind: pb::StageKind,
-    assignees: Vec<pb::Assignee>,
-    required: i32,
-) -> pb::StageDefinition {
-    pb::StageDefinition {
-        key: key.into(),
-        name: format!("阶段 {key}"),
-        kind: kind as i32,
-        assignees,
-        required_approvals: required,
-        sla: None,
-    }
-}
-
-pub async fn create_process(
-    h: &Harness,
-    key: &str,
-    stages: Vec<pb::StageDefinition>,
-) -> pb::ProcessDefinition {
-    h.api
-        .create_process_definition(by(
-            &operator(),
-            pb::CreateProcessDefinitionRequest {
-                request_id: rid(),
-                key: key.into(),
-                name: format!("流程 {key}"),
-                stages,
-                ..Default::default()
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .process_definition
-        .unwrap()
-}
-
-/// A public-service item with one required material and one required
-/// text field, approved by `process` (latest version when `version` is 0).
-pub async fn create_item(
-    h: &Harness,
-    code: &str,
-    process: &pb::ProcessDefinition,
-    version: i64,
-) -> pb::ServiceItem {
-    h.api
-        .create_service_item(by(
-            &operator(),
-            pb::CreateServiceItemRequest {
-                request_id: rid(),
-                code: code.into(),
-                name: format!("事项 {code}"),
-                materials: vec![
-                    pb::Material {
-                        code: "articles".into(),
-                        name: "公司章程".into(),
-                        required: true,
-                        accepted_media_types: vec!["application/pdf".into()],
-                        ..Default::default()
-                    },
-                    pb::Material {
-                        code: "photo".into(),
-                        name: "照片".into(),
-                        ..Default::default()
-                    },
-                ],
-                certificate_type: "business-licence".into(),
-                process: Some(pb::ProcessRef {
-                    process_definition_id: process.id.clone(),
-                    version,
-                }),
-                form_fields: vec![pb::FormField {
-                    name: "company_name".into(),
-                    label: "企业名称".into(),
-                    r#type: pb::FormFieldType::Text as i32,
-                    required: true,
-                    ..Default::default()
-                }],
-                ..Default::default()
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .item
-        .unwrap()
-}
-
-pub fn document(code: &str) -> pb::SubmittedMaterial {
-    pb::SubmittedMaterial {
-        material_code: code.into(),
-        document_uri: format!("s3://documents/{code}.pdf"),
-        sha256: "0123456789abcdef".repeat(4),
-        media_type: "application/pdf".into(),
-        size_bytes: 2048,
-        file_name: format!("{code}.pdf"),
-    }
-}
-
-pub fn form(company: &str) -> prost_types::Struct {
-    prost_types::Struct {
-        fields: [(
-            "company_name".to_string(),
-            prost_types::Value {
-                kind: Some(prost_types::value::Kind::StringValue(company.into())),
-            },
-        )]
-        .into_iter()
-        .collect(),
-    }
-}
-
-/// A valid submission of `item` (the request id is fresh).
-pub fn submission(item: &pb::ServiceItem) -> pb::SubmitApplicationRequest {
-    pb::SubmitApplicationRequest {
-        request_id: rid(),
-        service_item_id: item.id.clone(),
-        applicant: Some(pb::Applicant {
-            contact: "13800000000".into(),
-            ..Default::default()
-        }),
-        form_data: Some(form("某某科技有限公司")),
-        materials: vec![document("articles")],
-        ..Default::default()
-    }
-}
-
-pub async fn submit(h: &Harness, item: &pb::ServiceItem) -> pb::Application {
-    h.api
-        .submit_application(by(&clerk(), submission(item)))
-        .await
-        .unwrap()
-        .into_inner()
-        .application
-        .unwrap()
-}
-
-pub async fn approve(h: &Harness, who: &Caller, id: &str) -> Result<pb::Application, Status> {
-    h.api
-        .approve_application(by(
-            who,
-            pb::ApproveApplicationRequest {
-                request_id: rid(),
-                application_id: id.into(),
-                task_id: String::new(),
-                comment: "同意".into(),
-            },
-        ))
-        .await
-        .map(|r| r.into_inner().application.unwrap())
-}
-
-pub async fn reject(h: &Harness, who: &Caller, id: &str) -> Result<pb::Application, Status> {
-    h.api
-        .reject_application(by(
-            who,
-            pb::RejectApplicationRequest {
-                request_id: rid(),
-                application_id: id.into(),
-                task_id: String::new(),
-                comment: "不同意".into(),
-            },
-        ))
-        .await
-        .map(|r| r.into_inner().application.unwrap())
-}
-
-pub async fn get(
-    h: &Harness,
-    who: &Caller,
-    id: &str,
-) -> Result<pb::GetApplicationResponse, Status> {
-    h.api
-        .get_application(by(who, pb::GetApplicationRequest { id: id.into() }))
-        .await
-        .map(|r| r.into_inner())
-}
-
-/// The history actions of an application, oldest first.
-pub async fn actions(h: &Harness, id: &str) -> Vec<pb::HistoryAction> {
-    let got = get(h, &operator(), id).await.unwrap();
-    let sequences: Vec<i64> = got.history.iter().map(|e| e.sequence).collect();
-    let expected: Vec<i64> = (1..=got.history.len() as i64).collect();
-    assert_eq!(
-        sequences, expected,
-        "history is numbered from 1 without gaps"
-    );
-    got.history.iter().map(|e| e.action()).collect()
-}
-
-pub fn status_of(application: &pb::Application) -> pb::ApplicationStatus {
-    application.status()
-}
-
 /// Asserts `status` is `code` and names `field` (in its message or
 /// BadRequest details).
 pub fn assert_invalid(status: &Status, field: &str) {
@@ -445,4 +230,30 @@ pub fn all_roles(subject: &str, tenant: &str) -> Caller {
     caller(subject, tenant, &Role::ALL)
 }
 
-pub const TASK_EVENTS: &str = "approval.application.";
+/// The reason codes and metadata a refusal carries.
+pub fn denial_reason(status: &Status) -> String {
+    String::from_utf8_lossy(status.details()).to_string()
+}
+
+/// Asserts `answer` is INVALID_ARGUMENT naming every one of `fields`.
+pub fn invalid<T: std::fmt::Debug>(what: &str, answer: Result<T, Status>, fields: &[&str]) {
+    let status = match answer {
+        Ok(ok) => panic!("{what}: accepted {ok:?}"),
+        Err(status) => status,
+    };
+    for field in fields {
+        assert_invalid(&status, field);
+    }
+}
+
+/// Application event types, `approval.application.<name>` each.
+pub fn application_events(names: &[&str]) -> Vec<String> {
+    names
+        .iter()
+        .map(|n| format!("approval.application.{n}"))
+        .collect()
+}
+
+pub fn task_statuses(app: &pb::Application, stage: usize) -> Vec<pb::TaskStatus> {
+    app.stages[stage].tasks.iter().map(|t| t.status()).collect()
+}

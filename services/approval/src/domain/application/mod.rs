@@ -9,8 +9,10 @@
 //! - [`signers`]: adding a signer and transferring a task;
 //! - [`timers`]: SLA reminders and escalations.
 
+mod checks;
 mod decisions;
 mod form;
+mod history;
 mod routing;
 mod signers;
 mod submission;
@@ -20,11 +22,14 @@ mod types;
 #[cfg(test)]
 mod tests;
 
+pub use checks::{
+    DEFAULT_MAX_DOCUMENT_BYTES, MAX_BINDINGS, MAX_FORM_DATA_BYTES, MAX_MATERIALS_PER_REQUEST,
+};
 pub use decisions::StageOutcome;
+pub use history::*;
 pub use routing::ReturnTarget;
 pub use submission::{
-    ApplicantDraft, HolderDraft, ItemSelector, MAX_FORM_DATA_BYTES, MaterialDraft, OriginDraft,
-    SubmissionDraft,
+    ApplicantDraft, HolderDraft, ItemSelector, MaterialDraft, OriginDraft, SubmissionDraft,
 };
 pub use types::*;
 

@@ -4,7 +4,7 @@
 
 use uuid::Uuid;
 
-use super::submission::{MAX_MATERIALS_PER_REQUEST, check_form_data, check_materials};
+use super::checks::{MAX_MATERIALS_PER_REQUEST, check_form_data, check_materials};
 use super::{
     Acting, Application, ApplicationStatus, EntryDraft, HistoryAction, HistoryDetail, StageStatus,
     SubmittedMaterial, TaskStatus, Transition, TransitionKind,
