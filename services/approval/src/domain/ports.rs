@@ -238,7 +238,7 @@ pub trait ApplicationRepository: Send + Sync + 'static {
 
     /// Stores the application after `transitions` (their entries, events,
     /// tasks and parties) and `audit`, if its stored version is still
-    /// `expected_version`. `audit` is `None` for the platform's own timers.
+    /// `expected_version`; else [`Saved::Conflict`] and nothing is written.
     async fn save(
         &self,
         application: &Application,
