@@ -25,7 +25,15 @@ use crate::retry::retry_forever;
 /// A client channel to one Zhongtai service: discovery-balanced, traced,
 /// with deadlines and retries of idempotent calls. Generated clients take it
 /// directly: `ApprovalServiceClient::new(platform.channel("approval"))`.
-pub type ServiceChannel = BoxCloneSyncService<Request<Body>, Response<Body>, BoxError>;
+/// Its failures are already statuses (tonic reads a status in an error's
+/// source chain as it is), which also keeps the clients' futures provably
+/// `Send` inside `async_trait` methods.
+pub type ServiceChannel = BoxCloneSyncService<Request<Body>, Response<Body>, tonic::Status>;
+
+/// A channel failure as the status a generated client reports.
+pub fn channel_status(error: impl Into<BoxError>) -> tonic::Status {
+    tonic::Status::from_error(error.into())
+}
 
 /// Why the shared parts could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -130,7 +138,7 @@ impl Platform {
                 BoxCloneSyncService::new(
                     ServiceBuilder::new()
                         .map_response(|response: Response<_>| response.map(Body::new))
-                        .map_err(Into::<BoxError>::into)
+                        .map_err(channel_status)
                         .layer(ClientTelemetryLayer::new(service))
                         .service(channel),
                 )

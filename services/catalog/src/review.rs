@@ -4,17 +4,12 @@
 //! approval center verifies the same identity and applies its own rules.
 
 use std::collections::{BTreeMap, HashMap};
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 
 use async_trait::async_trait;
 use prost_types::value::Kind;
 use prost_types::{ListValue, Struct, Value};
 use tonic::Code;
-use tonic::body::Body;
 use tonic_types::StatusExt;
-use tower::Service;
 use zhongtai_contracts::approval::v1 as approval;
 use zhongtai_contracts::approval::v1::approval_service_client::ApprovalServiceClient;
 use zhongtai_kit::ServiceChannel;
@@ -31,40 +26,15 @@ const ORIGIN_KIND: &str = "access_request";
 const OWNER_SLOT: &str = "owner";
 const OWNER_ROLE: &str = "approver";
 
-/// The platform channel with its boxed errors turned into statuses (tonic
-/// reads a status, or one in an error's source chain, as it is). A
-/// channel type without a boxed `dyn Error` keeps the client's futures
-/// provably `Send` inside async trait methods.
-#[derive(Clone)]
-struct ApprovalChannel(ServiceChannel);
-
-type ChannelFuture =
-    Pin<Box<dyn Future<Output = Result<http::Response<Body>, tonic::Status>> + Send>>;
-
-impl Service<http::Request<Body>> for ApprovalChannel {
-    type Response = http::Response<Body>;
-    type Error = tonic::Status;
-    type Future = ChannelFuture;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.0.poll_ready(cx).map_err(tonic::Status::from_error)
-    }
-
-    fn call(&mut self, request: http::Request<Body>) -> Self::Future {
-        let call = self.0.call(request);
-        Box::pin(async move { call.await.map_err(tonic::Status::from_error) })
-    }
-}
-
 /// [`AccessReview`] on the approval center's gRPC API.
 pub struct ApprovalReview {
-    client: ApprovalServiceClient<ApprovalChannel>,
+    client: ApprovalServiceClient<ServiceChannel>,
 }
 
 impl ApprovalReview {
     pub fn new(channel: ServiceChannel) -> Self {
         Self {
-            client: ApprovalServiceClient::new(ApprovalChannel(channel)),
+            client: ApprovalServiceClient::new(channel),
         }
     }
 }

@@ -16,8 +16,8 @@ use zhongtai_kit::ServiceChannel;
 use zhongtai_kit::config::MeshConfig;
 use zhongtai_kit::platform::{channel_config, etcd_config};
 use zhongtai_mesh::{
-    BoxError, ChannelConfig, Discovery, EtcdRegistry, MeshChannel, MeshTls, Registry,
-    ServiceInstance, TlsFiles,
+    ChannelConfig, Discovery, EtcdRegistry, MeshChannel, MeshTls, Registry, ServiceInstance,
+    TlsFiles,
 };
 
 /// Name of the endpoints file in the data folder.
@@ -170,7 +170,7 @@ impl Target {
                     request
                 })
                 .map_response(|response: http::Response<_>| response.map(Body::new))
-                .map_err(Into::<BoxError>::into)
+                .map_err(zhongtai_kit::platform::channel_status)
                 .service(channel),
         )
     }
