@@ -155,6 +155,17 @@ async fn exercise(t: TestCatalog) {
         codes(&t, &housing, query("账户余额")).await,
         ["fund-deposits"]
     );
+    // One character finds the words holding it, best place first.
+    assert_eq!(
+        codes(&t, &housing, query("婚")).await,
+        ["marriage-registration", "household-survey"]
+    );
+    let hit = search(&t, &housing, query("婚")).await.unwrap().results;
+    assert!(
+        hit[0].highlights[0].contains("<em>婚</em>"),
+        "{:?}",
+        hit[0].highlights
+    );
     // Every term must match.
     assert!(codes(&t, &housing, query("婚姻 余额")).await.is_empty());
     assert_eq!(

@@ -5,7 +5,10 @@
 //! Documents are cut in search mode, which keeps each word and also its
 //! dictionary sub-words (婚姻登记 → 婚姻, 登记, 婚姻登记), while queries
 //! are cut in precise mode: every query word then finds documents holding
-//! it either whole or inside a longer word.
+//! it either whole or inside a longer word. Documents are also indexed
+//! under each Han character of their words, because people type one
+//! character (婚) or a fragment jieba splits into characters and expect
+//! the words holding them.
 
 use std::collections::BTreeSet;
 use std::sync::LazyLock;
@@ -35,8 +38,18 @@ pub fn document_terms(text: &str) -> BTreeSet<String> {
         for part in parts {
             keep(&mut terms, part);
         }
+        if word.chars().nth(1).is_some() {
+            for han in word.chars().filter(|c| is_han(*c)) {
+                keep(&mut terms, han.encode_utf8(&mut [0; 4]));
+            }
+        }
     }
     terms
+}
+
+/// CJK unified ideographs, the basic block and extension A.
+fn is_han(c: char) -> bool {
+    matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}')
 }
 
 /// Terms of a query, each of which a match must hold (deduplicated, in
@@ -91,6 +104,18 @@ mod tests {
             assert!(terms.contains(&term), "{term} missing from {terms:?}");
         }
         assert_eq!(query_terms("婚姻"), ["婚姻"]);
+    }
+
+    #[test]
+    fn single_characters_find_the_words_holding_them() {
+        let terms = document_terms("婚姻登记信息");
+        for term in query_terms("婚") {
+            assert!(terms.contains(&term), "{term} missing from {terms:?}");
+        }
+        assert!(
+            !document_terms("婚姻的登记").contains("的"),
+            "stop words stay out"
+        );
     }
 
     #[test]
