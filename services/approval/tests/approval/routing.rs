@@ -4,19 +4,15 @@
 //! checked by the statuses, the history entries and the events written to
 //! the outbox, in order.
 
-#![allow(clippy::unwrap_used)] // test helpers
-
-mod support;
-
 use tonic::Code;
 use zhongtai_contracts::approval::v1 as pb;
 use zhongtai_contracts::approval::v1::approval_service_server::ApprovalService;
 use zhongtai_contracts::events::v1 as events;
 use zhongtai_kit::Role;
 
+use crate::support::*;
 use pb::HistoryAction as A;
 use pb::StageKind::{Joint, Single};
-use support::*;
 
 async fn send_back(
     h: &Harness,

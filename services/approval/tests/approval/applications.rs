@@ -3,18 +3,14 @@
 //! statuses a user sees, the history entries and the events written to the
 //! outbox, in order. Routing and signers are in `routing.rs`.
 
-#![allow(clippy::unwrap_used)] // test helpers
-
-mod support;
-
 use tonic::Code;
 use zhongtai_contracts::approval::v1 as pb;
 use zhongtai_contracts::approval::v1::approval_service_server::ApprovalService;
 use zhongtai_contracts::events::v1 as events;
 
+use crate::support::*;
 use pb::HistoryAction as A;
 use pb::StageKind::{AnyOf, Joint, NOfM, Single};
-use support::*;
 
 async fn joint_approval_in_any_order(h: &Harness) {
     let process = create_process(

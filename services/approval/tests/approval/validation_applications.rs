@@ -1,15 +1,11 @@
 //! Bad data for every application RPC, on PostgreSQL: each answer is
 //! INVALID_ARGUMENT naming every offending field, and nothing is written.
 
-#![allow(clippy::unwrap_used)] // test helpers
-
-mod support;
-
 use zhongtai_contracts::approval::v1 as pb;
 use zhongtai_contracts::approval::v1::approval_service_server::ApprovalService;
 use zhongtai_contracts::common::v1::PageRequest;
 
-use support::*;
+use crate::support::*;
 
 fn number(n: f64) -> prost_types::Value {
     prost_types::Value {

@@ -4,17 +4,13 @@
 //! from every tenant, other tenants' public items are invisible, inactive
 //! items take none.
 
-#![allow(clippy::unwrap_used)] // test helpers
-
-mod support;
-
 use tonic::Code;
 use zhongtai_contracts::approval::v1 as pb;
 use zhongtai_contracts::approval::v1::approval_service_server::ApprovalService;
 use zhongtai_kit::{DivisionCode, Role};
 
+use crate::support::*;
 use pb::StageKind::Joint;
-use support::*;
 
 #[tokio::test]
 async fn only_parties_see_an_application() {

@@ -2,8 +2,6 @@
 //! PostgreSQL and on SQLite: idempotent creation with its event in the same
 //! transaction, uniqueness, validation that changes nothing, paging.
 
-#![allow(clippy::unwrap_used)] // test helpers
-
 use std::sync::Arc;
 
 use sea_orm::{ConnectionTrait, DatabaseConnection};

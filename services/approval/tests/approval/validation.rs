@@ -2,16 +2,12 @@
 //! answer is INVALID_ARGUMENT naming every offending field, and nothing is
 //! written. The application RPCs are in `validation_applications.rs`.
 
-#![allow(clippy::unwrap_used)] // test helpers
-
-mod support;
-
 use zhongtai_contracts::approval::v1 as pb;
 use zhongtai_contracts::approval::v1::approval_service_server::ApprovalService;
 use zhongtai_contracts::common::v1::PageRequest;
 
+use crate::support::*;
 use pb::StageKind::{Joint, NOfM, Single};
-use support::*;
 
 fn bad_page() -> Option<PageRequest> {
     Some(PageRequest {

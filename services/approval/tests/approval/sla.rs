@@ -5,10 +5,6 @@
 //! stops before the deadline and a fresh one starts after it, and when none
 //! runs at the deadline and two fresh ones start after it.
 
-#![allow(clippy::unwrap_used)] // test helpers
-
-mod support;
-
 use std::time::Duration;
 
 use sea_orm::DatabaseConnection;
@@ -18,8 +14,8 @@ use zhongtai_contracts::approval::v1::approval_service_client::ApprovalServiceCl
 use zhongtai_kit::Role;
 use zhongtai_testkit::eventually;
 
-use support::server::{Instance, Tokens, migrated_database, platform, with_token};
-use support::{HANDLER, count, document, form, rid, role, stage};
+use crate::support::server::{Instance, Tokens, migrated_database, platform, with_token};
+use crate::support::{HANDLER, count, document, form, rid, role, stage};
 
 /// Timer interval of every instance.
 const TICK_MS: u64 = 100;
@@ -54,7 +50,7 @@ async fn submit_with_sla(
         duration: Some(seconds(due)),
         remind_before: Some(seconds(remind_before)),
         escalate_to: Some(pb::DepartmentRole {
-            tenant: Some(support::tenant(HANDLER)),
+            tenant: Some(crate::support::tenant(HANDLER)),
             role: "admin".into(),
         }),
     });
@@ -349,7 +345,7 @@ async fn the_timer_that_loses_the_race_writes_nothing() {
     use zhongtai_approval::store::SeaApplications;
     use zhongtai_audit::{AuditRecord, Outcome};
 
-    let h = support::Harness::postgres().await;
+    let h = crate::support::Harness::postgres().await;
     let mut timed = stage(
         "review",
         pb::StageKind::Single,
@@ -361,9 +357,9 @@ async fn the_timer_that_loses_the_race_writes_nothing() {
         remind_before: Some(seconds(600)),
         escalate_to: None,
     });
-    let process = support::create_process(&h, "timed", vec![timed]).await;
-    let item = support::create_item(&h, "timed-item", &process, 0).await;
-    let application = support::submit(&h, &item).await;
+    let process = crate::support::create_process(&h, "timed", vec![timed]).await;
+    let item = crate::support::create_item(&h, "timed-item", &process, 0).await;
+    let application = crate::support::submit(&h, &item).await;
     let repository = SeaApplications::new(
         h.db.clone(),
         std::sync::Arc::new(tokio::sync::Notify::new()),

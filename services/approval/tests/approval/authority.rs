@@ -3,17 +3,13 @@
 //! repeats are idempotent, concurrent decisions all count, finished
 //! applications take no action. Who may see one is in `visibility.rs`.
 
-#![allow(clippy::unwrap_used)] // test helpers
-
-mod support;
-
 use tonic::Code;
 use zhongtai_contracts::approval::v1 as pb;
 use zhongtai_contracts::approval::v1::approval_service_server::ApprovalService;
 use zhongtai_kit::Role;
 
+use crate::support::*;
 use pb::StageKind::{Joint, Single};
-use support::*;
 
 async fn joint_item(h: &Harness) -> pb::ServiceItem {
     let process = create_process(
@@ -268,7 +264,7 @@ async fn a_finished_application_takes_no_action() {
 /// Through a real server: the access layer audits the domain's refusal.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_approval_is_audited() {
-    use support::server::{Instance, Tokens, migrated_database, platform, with_token};
+    use crate::support::server::{Instance, Tokens, migrated_database, platform, with_token};
     let database = migrated_database().await;
     let tokens = Tokens::new().await;
     let instance = Instance::start(database.url(), &tokens, &platform(), 1000).await;

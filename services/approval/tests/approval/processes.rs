@@ -3,19 +3,15 @@
 //! that refuses new applications, and applications that keep the version
 //! they started on.
 
-#![allow(clippy::unwrap_used)] // test helpers
-
-mod support;
-
 use tonic::Code;
 use zhongtai_contracts::approval::v1 as pb;
 use zhongtai_contracts::approval::v1::approval_service_server::ApprovalService;
 use zhongtai_contracts::common::v1::PageRequest;
 use zhongtai_contracts::events::v1 as events;
 
+use crate::support::*;
 use pb::ProcessDefinitionState as State;
 use pb::StageKind::{Joint, Single};
-use support::*;
 
 fn one_stage() -> Vec<pb::StageDefinition> {
     vec![stage("review", Single, vec![role(HANDLER, "approver")], 0)]
