@@ -12,7 +12,7 @@ use zhongtai_kit::{Page, PageQuery, ScopedEntity};
 use super::application_rows::{NO_DEADLINE, from_row, uuid};
 use super::applications::{SeaApplications, bad_token, parties_of};
 use super::entities::{application, application_party, application_task};
-use super::service_items::storage;
+use super::write::storage;
 use crate::domain::application::{Application, Task, TaskStatus};
 use crate::domain::{ApplicationFilter, ApprovalError, TaskHolder, Viewer};
 

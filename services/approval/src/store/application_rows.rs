@@ -6,7 +6,7 @@ use uuid::Uuid;
 use zhongtai_kit::{TenantId, TenantScope};
 
 use super::entities::{application, application_history, application_party, application_task};
-use super::service_items::{department, storage, to_json};
+use super::write::{department, storage, to_json};
 use crate::domain::ApprovalError;
 use crate::domain::application::{Application, HistoryEntry};
 use crate::domain::assignee::TaskAssignee;

@@ -23,7 +23,7 @@ use super::application_rows::{
     party_rows, task_rows,
 };
 use super::entities::{application, application_history, application_party, application_task};
-use super::service_items::{department, is_unique_violation, storage};
+use super::write::{department, is_unique_violation, record, storage};
 use crate::domain::application::{Application, HistoryEntry, Task, TaskStatus, Transition};
 use crate::domain::{
     ApplicationFilter, ApplicationRepository, ApprovalError, CreateOutcome, Saved, TaskHolder,
@@ -100,12 +100,7 @@ impl SeaApplications {
             .iter()
             .map(published::application_event)
             .collect();
-        zhongtai_events::outbox::append(txn, "approval", events)
-            .await
-            .map_err(storage)?;
-        zhongtai_audit::append(txn, "approval", audit)
-            .await
-            .map_err(storage)?;
+        record(txn, events, audit).await?;
         Ok(())
     }
 

@@ -6,6 +6,7 @@ mod applications;
 pub mod entities;
 mod processes;
 mod service_items;
+mod write;
 
 pub use applications::SeaApplications;
 pub use processes::SeaProcesses;

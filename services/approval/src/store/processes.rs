@@ -15,7 +15,7 @@ use zhongtai_audit::AuditRecord;
 use zhongtai_kit::{Actor, Page, PageQuery, ScopedEntity, TenantId, TenantScope};
 
 use super::entities::process_definition::{self, Column, Entity};
-use super::service_items::{department, is_unique_violation, storage, to_json};
+use super::write::{department, is_unique_violation, record, storage, to_json};
 use crate::domain::process::{ProcessDefinition, ProcessState, StageDefinition};
 use crate::domain::{ApprovalError, CreateOutcome, ItemCode, ProcessRepository, Saved};
 use crate::published;
@@ -72,12 +72,7 @@ impl ProcessRepository for SeaProcesses {
             Err(e) => return Err(storage(e)),
         }
         let events = vec![published::process_created(process)];
-        zhongtai_events::outbox::append(&txn, "approval", events)
-            .await
-            .map_err(storage)?;
-        zhongtai_audit::append(&txn, "approval", audit)
-            .await
-            .map_err(storage)?;
+        record(&txn, events, audit).await?;
         txn.commit().await.map_err(storage)?;
         self.outbox.notify_one();
         Ok(CreateOutcome::Created(process.clone()))
@@ -134,12 +129,7 @@ impl ProcessRepository for SeaProcesses {
             Err(e) => return Err(storage(e)),
         }
         let events = vec![published::process_revised(next, previous.version)];
-        zhongtai_events::outbox::append(&txn, "approval", events)
-            .await
-            .map_err(storage)?;
-        zhongtai_audit::append(&txn, "approval", audit)
-            .await
-            .map_err(storage)?;
+        record(&txn, events, audit).await?;
         txn.commit().await.map_err(storage)?;
         self.outbox.notify_one();
         Ok(Saved::Saved)
@@ -259,12 +249,7 @@ impl ProcessRepository for SeaProcesses {
             return Ok(Saved::Conflict);
         }
         let events = vec![published::process_deprecated(deprecated, reason, actor)];
-        zhongtai_events::outbox::append(&txn, "approval", events)
-            .await
-            .map_err(storage)?;
-        zhongtai_audit::append(&txn, "approval", audit)
-            .await
-            .map_err(storage)?;
+        record(&txn, events, audit).await?;
         txn.commit().await.map_err(storage)?;
         self.outbox.notify_one();
         Ok(Saved::Saved)

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, DbErr, IntoActiveModel,
-    QueryFilter, QueryOrder, QuerySelect, SqlErr, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, IntoActiveModel, QueryFilter,
+    QueryOrder, QuerySelect, TransactionTrait,
 };
 use tokio::sync::Notify;
 use uuid::Uuid;
@@ -13,6 +13,7 @@ use zhongtai_audit::AuditRecord;
 use zhongtai_kit::{Page, PageQuery, ScopedEntity, TenantId, TenantScope};
 
 use super::entities::service_item::{self, Column, Entity};
+use super::write::{department, is_unique_violation, record, storage, to_json};
 use crate::domain::{
     ApprovalError, CreateOutcome, FormField, ItemChange, ItemCode, ItemFilter, ItemKind,
     ItemLookup, ItemState, Material, ProcessRef, Saved, ServiceItem, ServiceItemRepository,
@@ -86,12 +87,7 @@ impl ServiceItemRepository for SeaServiceItems {
             }
             Err(e) => return Err(storage(e)),
         }
-        zhongtai_events::outbox::append(&txn, "approval", vec![published::item_created(&item)])
-            .await
-            .map_err(storage)?;
-        zhongtai_audit::append(&txn, "approval", audit)
-            .await
-            .map_err(storage)?;
+        record(&txn, vec![published::item_created(&item)], audit).await?;
         txn.commit().await.map_err(storage)?;
         self.outbox.notify_one();
         Ok(CreateOutcome::Created(item))
@@ -189,28 +185,11 @@ impl ServiceItemRepository for SeaServiceItems {
         if updated.rows_affected == 0 {
             return Ok(Saved::Conflict);
         }
-        zhongtai_events::outbox::append(&txn, "approval", vec![published::item_updated(change)])
-            .await
-            .map_err(storage)?;
-        zhongtai_audit::append(&txn, "approval", audit)
-            .await
-            .map_err(storage)?;
+        record(&txn, vec![published::item_updated(change)], audit).await?;
         txn.commit().await.map_err(storage)?;
         self.outbox.notify_one();
         Ok(Saved::Saved)
     }
-}
-
-pub(super) fn storage(e: impl std::fmt::Display) -> ApprovalError {
-    ApprovalError::Storage(e.to_string())
-}
-
-pub(super) fn is_unique_violation(e: &DbErr) -> bool {
-    matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
-}
-
-pub(super) fn department(tenant: &TenantId) -> String {
-    tenant.department.clone().unwrap_or_default()
 }
 
 fn state_name(state: ItemState) -> &'static str {
@@ -226,10 +205,6 @@ fn kind_name(kind: ItemKind) -> &'static str {
         ItemKind::PublicService => "public_service",
         ItemKind::DataAccess => "data_access",
     }
-}
-
-pub(super) fn to_json<T: serde::Serialize>(value: &T) -> Result<serde_json::Value, ApprovalError> {
-    serde_json::to_value(value).map_err(storage)
 }
 
 fn to_model(item: &ServiceItem, request_id: &str) -> Result<service_item::Model, ApprovalError> {
