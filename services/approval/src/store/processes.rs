@@ -15,7 +15,7 @@ use zhongtai_audit::AuditRecord;
 use zhongtai_kit::{Actor, Page, PageQuery, ScopedEntity, TenantId, TenantScope};
 
 use super::entities::process_definition::{self, Column, Entity};
-use super::write::{department, is_unique_violation, record, storage, to_json};
+use super::write::{department, insert_once, is_unique_violation, record, storage, to_json};
 use crate::domain::process::{ProcessDefinition, ProcessState, StageDefinition};
 use crate::domain::{ApprovalError, CreateOutcome, ItemCode, ProcessRepository, Saved};
 use crate::published;
@@ -52,29 +52,22 @@ impl ProcessRepository for SeaProcesses {
         if let Some(existing) = self.find_by_request(scope, request_id).await? {
             return Ok(CreateOutcome::AlreadyCreated(existing));
         }
-        let txn = self.db.begin().await.map_err(storage)?;
-        let inserted = to_model(process, request_id, true)?
-            .into_active_model()
-            .insert(&txn)
-            .await;
-        match inserted {
-            Ok(_) => {}
-            Err(e) if is_unique_violation(&e) => {
-                drop(txn);
-                return match self.find_by_request(scope, request_id).await? {
-                    Some(existing) => Ok(CreateOutcome::AlreadyCreated(existing)),
-                    None => Err(ApprovalError::ProcessKeyTaken {
-                        tenant: process.tenant.key(),
-                        key: process.key.as_str().to_string(),
-                    }),
-                };
-            }
-            Err(e) => return Err(storage(e)),
+        let existing = insert_once(
+            &self.db,
+            &self.outbox,
+            to_model(process, request_id, true)?.into_active_model(),
+            vec![published::process_created(process)],
+            audit,
+            || self.find_by_request(scope, request_id),
+            || ApprovalError::ProcessKeyTaken {
+                tenant: process.tenant.key(),
+                key: process.key.as_str().to_string(),
+            },
+        )
+        .await?;
+        if let Some(existing) = existing {
+            return Ok(CreateOutcome::AlreadyCreated(existing));
         }
-        let events = vec![published::process_created(process)];
-        record(&txn, events, audit).await?;
-        txn.commit().await.map_err(storage)?;
-        self.outbox.notify_one();
         Ok(CreateOutcome::Created(process.clone()))
     }
 

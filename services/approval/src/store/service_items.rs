@@ -13,7 +13,7 @@ use zhongtai_audit::AuditRecord;
 use zhongtai_kit::{Page, PageQuery, ScopedEntity, TenantId, TenantScope};
 
 use super::entities::service_item::{self, Column, Entity};
-use super::write::{department, is_unique_violation, record, storage, to_json};
+use super::write::{department, insert_once, record, storage, to_json};
 use crate::domain::{
     ApprovalError, CreateOutcome, FormField, ItemChange, ItemCode, ItemFilter, ItemKind,
     ItemLookup, ItemState, Material, ProcessRef, Saved, ServiceItem, ServiceItemRepository,
@@ -66,30 +66,22 @@ impl ServiceItemRepository for SeaServiceItems {
         if let Some(existing) = self.find_by_request(scope, request_id).await? {
             return Ok(CreateOutcome::AlreadyCreated(existing));
         }
-        let txn = self.db.begin().await.map_err(storage)?;
-        let inserted = to_model(&item, request_id)?
-            .into_active_model()
-            .insert(&txn)
-            .await;
-        match inserted {
-            Ok(_) => {}
-            Err(e) if is_unique_violation(&e) => {
-                drop(txn);
-                // Either a concurrent request with the same id won the race,
-                // or the code is taken.
-                return match self.find_by_request(scope, request_id).await? {
-                    Some(existing) => Ok(CreateOutcome::AlreadyCreated(existing)),
-                    None => Err(ApprovalError::ItemCodeTaken {
-                        tenant: item.tenant.key(),
-                        code: item.code.as_str().to_string(),
-                    }),
-                };
-            }
-            Err(e) => return Err(storage(e)),
+        let existing = insert_once(
+            &self.db,
+            &self.outbox,
+            to_model(&item, request_id)?.into_active_model(),
+            vec![published::item_created(&item)],
+            audit,
+            || self.find_by_request(scope, request_id),
+            || ApprovalError::ItemCodeTaken {
+                tenant: item.tenant.key(),
+                code: item.code.as_str().to_string(),
+            },
+        )
+        .await?;
+        if let Some(existing) = existing {
+            return Ok(CreateOutcome::AlreadyCreated(existing));
         }
-        record(&txn, vec![published::item_created(&item)], audit).await?;
-        txn.commit().await.map_err(storage)?;
-        self.outbox.notify_one();
         Ok(CreateOutcome::Created(item))
     }
 

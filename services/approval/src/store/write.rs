@@ -2,7 +2,13 @@
 //! audit record go into the same transaction, and failures of the database
 //! are storage errors for the log.
 
-use sea_orm::{ConnectionTrait, DbErr, SqlErr};
+use std::future::Future;
+
+use sea_orm::{
+    ActiveModelBehavior, ActiveModelTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    IntoActiveModel, SqlErr, TransactionTrait,
+};
+use tokio::sync::Notify;
 use zhongtai_audit::AuditRecord;
 use zhongtai_events::Event;
 use zhongtai_kit::TenantId;
@@ -25,6 +31,40 @@ pub(super) async fn record<C: ConnectionTrait>(
     zhongtai_audit::append(txn, SOURCE, audit)
         .await
         .map_err(storage)
+}
+
+/// Inserts the row an idempotent create makes, with its `events` and
+/// `audit` record, and pokes the relay. `Ok(None)`: inserted. A unique
+/// violation means either a concurrent request with the same request id
+/// won the race (`Ok(Some(what it created))`, found by `created_before`)
+/// or the natural key is taken (`taken()`).
+pub(super) async fn insert_once<A, T, Found>(
+    db: &DatabaseConnection,
+    outbox: &Notify,
+    row: A,
+    events: Vec<Event>,
+    audit: &AuditRecord,
+    created_before: impl FnOnce() -> Found,
+    taken: impl FnOnce() -> ApprovalError,
+) -> Result<Option<T>, ApprovalError>
+where
+    A: ActiveModelTrait + ActiveModelBehavior + Send,
+    <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
+    Found: Future<Output = Result<Option<T>, ApprovalError>>,
+{
+    let txn = db.begin().await.map_err(storage)?;
+    match row.insert(&txn).await {
+        Ok(_) => {}
+        Err(e) if is_unique_violation(&e) => {
+            drop(txn);
+            return created_before().await?.map(Some).ok_or_else(taken);
+        }
+        Err(e) => return Err(storage(e)),
+    }
+    record(&txn, events, audit).await?;
+    txn.commit().await.map_err(storage)?;
+    outbox.notify_one();
+    Ok(None)
 }
 
 pub(super) fn storage(e: impl std::fmt::Display) -> ApprovalError {
