@@ -277,14 +277,12 @@ pub async fn add_signer(args: AddSignerArgs) -> anyhow::Result<ExitCode> {
         })
         .await
         .answer_once("add the signer", &request_id)?;
-    if args.json {
-        print_proto_json(&response)?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    if let Some(task) = &response.task {
-        emit(&format!("new task {}", task.id));
-    }
-    show(&response.application.unwrap_or_default(), false)
+    show_with_new_task(
+        &response,
+        response.task.as_ref(),
+        response.application.as_ref(),
+        args.json,
+    )
 }
 
 pub async fn transfer(args: TransferArgs) -> anyhow::Result<ExitCode> {
@@ -299,12 +297,28 @@ pub async fn transfer(args: TransferArgs) -> anyhow::Result<ExitCode> {
         })
         .await
         .answer_once("transfer the task", &request_id)?;
-    if args.json {
-        print_proto_json(&response)?;
+    show_with_new_task(
+        &response,
+        response.task.as_ref(),
+        response.application.as_ref(),
+        args.json,
+    )
+}
+
+/// A response that created a task: the whole response as JSON, or the new
+/// task's id above the application.
+fn show_with_new_task<M: prost::Message + prost::Name>(
+    response: &M,
+    task: Option<&pb::Task>,
+    application: Option<&pb::Application>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    if json {
+        print_proto_json(response)?;
         return Ok(ExitCode::SUCCESS);
     }
-    if let Some(task) = &response.task {
+    if let Some(task) = task {
         emit(&format!("new task {}", task.id));
     }
-    show(&response.application.unwrap_or_default(), false)
+    show(&application.cloned().unwrap_or_default(), false)
 }
