@@ -104,13 +104,15 @@ etcd_up() {
 }
 
 python_client_up() {
-  # An independent gRPC client (grpcio) for health and reflection checks.
+  # Independent clients: grpcio for health and reflection checks, PyJWT
+  # (with cryptography) to verify certificates with nothing of ours.
   local venv="${XDG_CACHE_HOME:-$HOME/.cache}/zhongtai/tools/pyclient"
-  if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import grpc_health, grpc_reflection' 2>/dev/null; then
+  if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import grpc_health, grpc_reflection, jwt, cryptography' 2>/dev/null; then
     log "python: installing grpcio client tools into $venv"
     python3 -m venv "$venv"
     "$venv/bin/pip" install -q --disable-pip-version-check \
-      'grpcio==1.*' 'grpcio-health-checking==1.*' 'grpcio-reflection==1.*' 'protobuf>=5'
+      'grpcio==1.*' 'grpcio-health-checking==1.*' 'grpcio-reflection==1.*' 'protobuf>=5' \
+      'PyJWT[crypto]==2.*'
   fi
   echo "export ZT_TEST_PYTHON='$venv/bin/python'"
 }

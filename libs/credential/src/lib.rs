@@ -1,0 +1,1 @@
+//! Zhongtai e-certificates and presentation codes, verifiable offline.
