@@ -1,0 +1,130 @@
+//! zlib and gzip with hard output limits, so a small input cannot expand
+//! into gigabytes (a "zip bomb") in a verifier.
+
+use std::io::{Read, Write};
+
+use flate2::{Compression, Decompress, FlushDecompress, Status};
+
+use crate::FormatError;
+
+pub(crate) fn zlib_compress(data: &[u8]) -> Vec<u8> {
+    let mut encoder =
+        flate2::write::ZlibEncoder::new(Vec::with_capacity(data.len()), Compression::best());
+    // Writing into a Vec cannot fail; the encoder's only I/O is that Vec.
+    encoder
+        .write_all(data)
+        .expect("compressing into memory cannot fail");
+    encoder
+        .finish()
+        .expect("compressing into memory cannot fail")
+}
+
+/// Inflates one complete zlib stream (checksum verified) of at most `limit`
+/// bytes; truncated streams and trailing bytes are refused.
+pub(crate) fn zlib_inflate(input: &[u8], limit: usize) -> Result<Vec<u8>, FormatError> {
+    let mut inflater = Decompress::new(true);
+    // Room for one byte past the limit tells "exactly at the limit" from
+    // "beyond"; the buffer starts small and doubles up to that.
+    let ceiling = limit.saturating_add(1);
+    let mut output = Vec::with_capacity(ceiling.min(input.len().saturating_mul(8).max(4096)));
+    loop {
+        let consumed_before = inflater.total_in();
+        let produced_before = output.len();
+        let remaining = input.get(position(consumed_before)..).unwrap_or_default();
+        let status = inflater
+            .decompress_vec(remaining, &mut output, FlushDecompress::Finish)
+            .map_err(|_| FormatError::Compression)?;
+        if output.len() > limit {
+            return Err(FormatError::InflatedTooLarge { limit });
+        }
+        let consumed = position(inflater.total_in());
+        match status {
+            Status::StreamEnd if consumed == input.len() => return Ok(output),
+            Status::StreamEnd => return Err(FormatError::Compression),
+            Status::Ok | Status::BufError => {
+                let progressed =
+                    inflater.total_in() != consumed_before || output.len() != produced_before;
+                if output.len() == output.capacity() {
+                    let grown = output.capacity().saturating_mul(2).min(ceiling);
+                    output.reserve_exact(grown - output.len());
+                    continue;
+                }
+                if consumed == input.len() || !progressed {
+                    return Err(FormatError::Compression);
+                }
+            }
+        }
+    }
+}
+
+fn position(total: u64) -> usize {
+    usize::try_from(total).unwrap_or(usize::MAX)
+}
+
+pub(crate) fn gzip_compress(data: &[u8]) -> Vec<u8> {
+    let mut encoder =
+        flate2::write::GzEncoder::new(Vec::with_capacity(data.len() / 8), Compression::best());
+    encoder
+        .write_all(data)
+        .expect("compressing into memory cannot fail");
+    encoder
+        .finish()
+        .expect("compressing into memory cannot fail")
+}
+
+/// Inflates the first gzip member (CRC and length trailer verified) of at
+/// most `limit` bytes.
+pub(crate) fn gzip_inflate(input: &[u8], limit: usize) -> Result<Vec<u8>, FormatError> {
+    let decoder = flate2::read::GzDecoder::new(input);
+    let mut output =
+        Vec::with_capacity(limit.saturating_add(1).min(input.len().saturating_mul(64)));
+    decoder
+        .take(u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1))
+        .read_to_end(&mut output)
+        .map_err(|_| FormatError::Compression)?;
+    if output.len() > limit {
+        return Err(FormatError::InflatedTooLarge { limit });
+    }
+    Ok(output)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zlib_round_trip_and_limits() {
+        let data = b"eyJhbGciOiJFZERTQSJ9".repeat(50);
+        let packed = zlib_compress(&data);
+        assert_eq!(zlib_inflate(&packed, data.len()), Ok(data.clone()));
+        assert_eq!(
+            zlib_inflate(&packed, data.len() - 1),
+            Err(FormatError::InflatedTooLarge {
+                limit: data.len() - 1
+            })
+        );
+        assert_eq!(
+            zlib_inflate(&packed[..packed.len() - 1], 4096),
+            Err(FormatError::Compression)
+        );
+        let mut trailing = packed.clone();
+        trailing.push(0);
+        assert_eq!(zlib_inflate(&trailing, 4096), Err(FormatError::Compression));
+        assert_eq!(zlib_inflate(&[], 4096), Err(FormatError::Compression));
+    }
+
+    #[test]
+    fn gzip_round_trip_and_limits() {
+        let data = vec![0u8; 10_000];
+        let packed = gzip_compress(&data);
+        assert_eq!(gzip_inflate(&packed, 10_000), Ok(data));
+        assert_eq!(
+            gzip_inflate(&packed, 9_999),
+            Err(FormatError::InflatedTooLarge { limit: 9_999 })
+        );
+        assert_eq!(
+            gzip_inflate(&packed[..packed.len() - 4], 10_000),
+            Err(FormatError::Compression)
+        );
+    }
+}
