@@ -249,7 +249,7 @@ async fn seed_tenant_a(mesh: &Mesh) -> Seeded {
     ids.push(("catalog", id));
 
     let id = uuid::Uuid::now_v7().to_string();
-    zhongtai_certificate::store::entities::issuer::Model {
+    zhongtai_certificate::issuers::entities::issuer::Model {
         id: id.clone(),
         tenant_division: division.into(),
         tenant_department: department.into(),

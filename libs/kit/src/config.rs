@@ -33,6 +33,7 @@ pub struct ServeConfig {
     pub tls: TlsConfig,
     pub approval: ApprovalConfig,
     pub catalog: CatalogConfig,
+    pub certificate: CertificateConfig,
 }
 
 /// Settings of the approval center (`[approval]`).
@@ -55,6 +56,73 @@ impl Default for ApprovalConfig {
 impl ApprovalConfig {
     pub fn timer_interval(&self) -> Duration {
         Duration::from_millis(self.timer_interval_ms)
+    }
+}
+
+/// Settings of the certificate center (`[certificate]`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct CertificateConfig {
+    /// Base64 of the 32-byte key that encrypts signing keys at rest
+    /// (`SIGNING_KEY_ENCRYPTION_KEY`). Required to serve the certificate
+    /// center; losing it makes every stored private key unusable.
+    pub key_encryption_key: Secret<String>,
+    /// The platform operator's tenant: its admins unlock consents as the
+    /// platform party (三解锁) and administer issuers.
+    pub platform_tenant: String,
+    /// How long a personal or family code verifies, in seconds.
+    pub code_validity_secs: u64,
+    /// How often each instance re-reads keys and status lists changed by
+    /// other instances, in milliseconds (revocations reach online verifiers
+    /// within this).
+    pub refresh_interval_ms: u64,
+    /// Scans written per database batch.
+    pub scan_batch_size: u32,
+    /// Longest a scan waits for its batch to fill before it is written, in
+    /// milliseconds.
+    pub scan_batch_linger_ms: u64,
+    /// Scans waiting to be written before ScanCode refuses more
+    /// (RESOURCE_EXHAUSTED, retry) instead of queueing without bound.
+    pub scan_queue_capacity: u32,
+    /// How often consents past their period are expired, in milliseconds.
+    pub timer_interval_ms: u64,
+}
+
+impl Default for CertificateConfig {
+    fn default() -> Self {
+        Self {
+            key_encryption_key: Secret::new(String::new()),
+            platform_tenant: "330000/big-data-bureau".into(),
+            code_validity_secs: 300,
+            refresh_interval_ms: 250,
+            scan_batch_size: 500,
+            scan_batch_linger_ms: 5,
+            scan_queue_capacity: 20_000,
+            timer_interval_ms: 1000,
+        }
+    }
+}
+
+impl CertificateConfig {
+    pub fn code_validity(&self) -> Duration {
+        Duration::from_secs(self.code_validity_secs)
+    }
+
+    pub fn refresh_interval(&self) -> Duration {
+        Duration::from_millis(self.refresh_interval_ms)
+    }
+
+    pub fn scan_batch_linger(&self) -> Duration {
+        Duration::from_millis(self.scan_batch_linger_ms)
+    }
+
+    pub fn timer_interval(&self) -> Duration {
+        Duration::from_millis(self.timer_interval_ms)
+    }
+
+    /// The platform operator's tenant ([`CertificateConfig::platform_tenant`]).
+    pub fn platform_tenant(&self) -> Result<crate::TenantId, crate::tenant::TenantError> {
+        crate::TenantId::from_key(&self.platform_tenant)
     }
 }
 
@@ -437,12 +505,16 @@ where
 
 /// The conventional variable names operators and platforms already set, and
 /// the keys they fill.
-const TWELVE_FACTOR: [(&str, &str); 5] = [
+const TWELVE_FACTOR: [(&str, &str); 6] = [
     ("DATABASE_URL", "database.url"),
     ("ETCD_ENDPOINTS", "mesh.etcd_endpoints"),
     ("AMQP_URL", "events.amqp_url"),
     ("OTEL_EXPORTER_OTLP_ENDPOINT", "telemetry.otlp_endpoint"),
     ("LOG_FORMAT", "telemetry.log_format"),
+    (
+        "SIGNING_KEY_ENCRYPTION_KEY",
+        "certificate.key_encryption_key",
+    ),
 ];
 
 fn twelve_factor_env() -> Env {
@@ -718,7 +790,77 @@ impl Validate for ServeConfig {
         self.tls.validate(problems);
         self.approval.validate(problems);
         self.catalog.validate(problems);
+        self.certificate.validate(problems);
     }
+}
+
+impl Validate for CertificateConfig {
+    fn validate(&self, problems: &mut Vec<ConfigProblem>) {
+        let key = self.key_encryption_key.expose();
+        if !key.is_empty() && decoded_len(key) != Some(32) {
+            problem(
+                problems,
+                "certificate.key_encryption_key",
+                "must be the base64 of exactly 32 bytes (e.g. `openssl rand -base64 32`)",
+            );
+        }
+        if let Err(e) = self.platform_tenant() {
+            problem(problems, "certificate.platform_tenant", e.to_string());
+        }
+        check_range(
+            problems,
+            "certificate.code_validity_secs",
+            self.code_validity_secs,
+            30,
+            3600,
+        );
+        check_range(
+            problems,
+            "certificate.refresh_interval_ms",
+            self.refresh_interval_ms,
+            50,
+            60_000,
+        );
+        check_range(
+            problems,
+            "certificate.scan_batch_size",
+            self.scan_batch_size,
+            1,
+            10_000,
+        );
+        check_range(
+            problems,
+            "certificate.scan_batch_linger_ms",
+            self.scan_batch_linger_ms,
+            0,
+            1000,
+        );
+        check_range(
+            problems,
+            "certificate.scan_queue_capacity",
+            self.scan_queue_capacity,
+            1,
+            1_000_000,
+        );
+        check_range(
+            problems,
+            "certificate.timer_interval_ms",
+            self.timer_interval_ms,
+            10,
+            600_000,
+        );
+    }
+}
+
+/// Length of `text` decoded as standard or URL-safe base64, if it is either.
+fn decoded_len(text: &str) -> Option<usize> {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    STANDARD
+        .decode(text.trim())
+        .or_else(|_| URL_SAFE_NO_PAD.decode(text.trim().trim_end_matches('=')))
+        .ok()
+        .map(|bytes| bytes.len())
 }
 
 impl Validate for ApprovalConfig {

@@ -100,6 +100,12 @@ pub struct ServiceSettings {
 pub enum ServiceError {
     #[error(transparent)]
     Host(#[from] HostError),
+    /// The service's own settings cannot work (e.g. a missing key).
+    #[error("{service}: {message}")]
+    Config {
+        service: &'static str,
+        message: String,
+    },
     #[error("{service}: database migration failed: {source}")]
     Migrate {
         service: &'static str,

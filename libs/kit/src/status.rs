@@ -121,6 +121,13 @@ impl ApiError {
         .with_metadata("denial", reason_code)
     }
 
+    /// The server is too busy to take this request now; the client should
+    /// retry after `retry_after`.
+    pub fn overloaded(message: impl Into<String>, retry_after: Duration) -> Self {
+        Self::new(Code::ResourceExhausted, ErrorReason::Overloaded, message)
+            .with_retry_after(retry_after)
+    }
+
     /// A dependency (database, broker, another service) is unavailable.
     pub fn dependency_unavailable(dependency: &str) -> Self {
         Self::new(

@@ -1,12 +1,11 @@
 //! Who may call which certificate-center RPC. Trust and status lists are
-//! public: verifiers anywhere fetch them without an account.
+//! public: verifiers anywhere fetch them without an account. Holder-facing
+//! calls and consent parties are open to any authenticated caller here and
+//! checked in the domain: the holder is the caller's own subject, and each
+//! consent party has its own rule.
 
-use zhongtai_kit::Role;
 use zhongtai_kit::auth::roles::{ADMINS, MAINTAINERS, READERS, REVIEWERS};
 use zhongtai_kit::auth::{Access, AccessPolicy, ServicePolicy};
-
-/// Apps acting for a holder (showing codes, answering consent requests).
-const HOLDER_APPS: &[Role] = &[Role::Admin, Role::Operator];
 
 const CERTIFICATES: ServicePolicy = ServicePolicy {
     service: "zhongtai.certificate.v1.CertificateService",
@@ -38,20 +37,20 @@ const CERTIFICATES: ServicePolicy = ServicePolicy {
 const CODES: ServicePolicy = ServicePolicy {
     service: "zhongtai.certificate.v1.CodeService",
     methods: &[
-        ("ShowCode", Access::AnyOf(HOLDER_APPS)),
-        ("ShowFamilyCodes", Access::AnyOf(HOLDER_APPS)),
-        ("LinkDependant", Access::AnyOf(HOLDER_APPS)),
-        ("UnlinkDependant", Access::AnyOf(HOLDER_APPS)),
-        ("ListDependants", Access::AnyOf(HOLDER_APPS)),
-        ("IssueOfflineCode", Access::AnyOf(HOLDER_APPS)),
-        ("RevokeOfflineCode", Access::AnyOf(HOLDER_APPS)),
+        ("ShowCode", Access::Authenticated),
+        ("ShowFamilyCodes", Access::Authenticated),
+        ("LinkDependant", Access::Authenticated),
+        ("UnlinkDependant", Access::Authenticated),
+        ("ListDependants", Access::Authenticated),
+        ("IssueOfflineCode", Access::AnyOf(MAINTAINERS)),
+        ("RevokeOfflineCode", Access::AnyOf(MAINTAINERS)),
         ("VerifyCode", Access::Authenticated),
         ("RegisterVenue", Access::AnyOf(MAINTAINERS)),
         ("GetVenue", Access::AnyOf(READERS)),
         ("ListVenues", Access::AnyOf(READERS)),
         ("ScanCode", Access::AnyOf(MAINTAINERS)),
         ("ListVenueScans", Access::AnyOf(REVIEWERS)),
-        ("ListHolderScans", Access::AnyOf(REVIEWERS)),
+        ("ListHolderScans", Access::Authenticated),
     ],
 };
 
@@ -59,13 +58,13 @@ const CONSENTS: ServicePolicy = ServicePolicy {
     service: "zhongtai.certificate.v1.ConsentService",
     methods: &[
         ("RequestConsent", Access::AnyOf(MAINTAINERS)),
-        ("GetConsent", Access::AnyOf(READERS)),
-        ("ListConsents", Access::AnyOf(READERS)),
-        ("UnlockConsent", Access::AnyOf(HOLDER_APPS)),
-        ("DeclineConsent", Access::AnyOf(HOLDER_APPS)),
-        ("RevokeConsent", Access::AnyOf(HOLDER_APPS)),
+        ("GetConsent", Access::Authenticated),
+        ("ListConsents", Access::Authenticated),
+        ("UnlockConsent", Access::Authenticated),
+        ("DeclineConsent", Access::Authenticated),
+        ("RevokeConsent", Access::Authenticated),
         ("ReadConsentedData", Access::AnyOf(MAINTAINERS)),
-        ("ListConsentUsage", Access::AnyOf(READERS)),
+        ("ListConsentUsage", Access::Authenticated),
     ],
 };
 

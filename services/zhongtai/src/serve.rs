@@ -62,6 +62,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let modules = ModuleSettings {
         approval: config.approval.clone(),
         catalog: config.catalog.clone(),
+        certificate: config.certificate.clone(),
     };
     let running = args
         .service

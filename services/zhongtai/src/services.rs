@@ -4,15 +4,17 @@ use std::fmt;
 
 use tokio_util::sync::CancellationToken;
 use zhongtai_kit::Platform;
-use zhongtai_kit::config::{ApprovalConfig, CatalogConfig};
+use zhongtai_kit::config::{ApprovalConfig, CatalogConfig, CertificateConfig};
 use zhongtai_kit::service::{RunningService, ServiceError, ServiceSettings, start};
 
-/// Settings particular to one service (`[approval]`, `[catalog]`); the
-/// embedded platform uses the defaults.
+/// Settings particular to one service (`[approval]`, `[catalog]`,
+/// `[certificate]`); the embedded platform uses the defaults, with a key
+/// encryption key of its own.
 #[derive(Debug, Clone, Default)]
 pub struct ModuleSettings {
     pub approval: ApprovalConfig,
     pub catalog: CatalogConfig,
+    pub certificate: CertificateConfig,
 }
 
 /// A Zhongtai service.
@@ -72,13 +74,13 @@ impl ServiceName {
                 .await
             }
             ServiceName::Certificate => {
-                start(
-                    zhongtai_certificate::CertificateModule,
-                    settings,
-                    platform,
-                    shutdown,
-                )
-                .await
+                let module =
+                    zhongtai_certificate::CertificateModule::new(modules.certificate.clone())
+                        .map_err(|e| ServiceError::Config {
+                            service: "certificate",
+                            message: e.to_string(),
+                        })?;
+                start(module, settings, platform, shutdown).await
             }
             ServiceName::Exchange => {
                 start(

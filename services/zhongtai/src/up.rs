@@ -67,6 +67,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
     };
     let platform = Platform::embedded(channel_config(&MeshConfig::default()));
     let tokens = development_tokens(&data_dir).await?;
+    let modules = embedded_modules(&data_dir)?;
 
     let mut running = Vec::new();
     let mut endpoints = BTreeMap::new();
@@ -80,12 +81,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
         };
         let settings = embedded_settings(service, &args.host, port, &data_dir, tokens.clone());
         let started = service
-            .start(
-                settings,
-                &ModuleSettings::default(),
-                platform.clone(),
-                shutdown.clone(),
-            )
+            .start(settings, &modules, platform.clone(), shutdown.clone())
             .await
             .with_context(|| format!("cannot start {service}"))?;
         endpoints.insert(service.to_string(), started.local_addr.to_string());
@@ -150,6 +146,40 @@ fn embedded_settings(
 
 /// Tokens of the development issuer whose key lives in the data folder —
 /// fine on a laptop, never in production, and the log says so.
+/// The defaults, with the certificate center's key encryption key kept in
+/// the data folder (made on first start, readable by the owner only), so
+/// signing keys survive restarts.
+fn embedded_modules(data_dir: &Path) -> anyhow::Result<ModuleSettings> {
+    let path = data_dir.join(KEY_ENCRYPTION_KEY_FILE);
+    if !path.exists() {
+        use base64::Engine as _;
+        let mut key = [0u8; 32];
+        ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut key)
+            .map_err(|_| anyhow::anyhow!("no secure random numbers for the key encryption key"))?;
+        let text = base64::engine::general_purpose::STANDARD.encode(key);
+        write_private(&path, &text).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    let key = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let mut modules = ModuleSettings::default();
+    modules.certificate.key_encryption_key = key.trim().to_string().into();
+    Ok(modules)
+}
+
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(text.as_bytes())
+}
+
+/// The embedded certificate center's key encryption key, in the data folder.
+const KEY_ENCRYPTION_KEY_FILE: &str = "certificate-key-encryption.key";
+
 async fn development_tokens(data_dir: &Path) -> anyhow::Result<Arc<TokenVerifier>> {
     let issuer = DevIssuer::load_or_create(data_dir)
         .context("cannot set up the development token issuer")?;

@@ -88,7 +88,7 @@ impl Mesh {
         this.add(zhongtai_approval::ApprovalModule::default()).await;
         this.add(zhongtai_catalog::CatalogModule::default()).await;
         if services == Services::All {
-            this.add(zhongtai_certificate::CertificateModule).await;
+            this.add(certificate_module()).await;
             this.add(zhongtai_exchange::ExchangeModule).await;
             this.add(zhongtai_gateway::GatewayModule).await;
         }
@@ -288,5 +288,22 @@ impl EventObserver {
     /// Every event seen so far, in arrival order.
     pub fn seen(&self) -> &[EventEnvelope] {
         &self.seen
+    }
+}
+
+/// The certificate center with a fixed test key encryption key.
+pub fn certificate_module() -> zhongtai_certificate::CertificateModule {
+    zhongtai_certificate::CertificateModule::new(certificate_config()).unwrap()
+}
+
+/// `[certificate]` settings for tests: a fixed key encryption key, a short
+/// refresh interval.
+pub fn certificate_config() -> zhongtai_kit::config::CertificateConfig {
+    zhongtai_kit::config::CertificateConfig {
+        key_encryption_key: "dGVzdC1rZXktZW5jcnlwdGlvbi1rZXktMzItYnl0ZXM="
+            .to_string()
+            .into(),
+        refresh_interval_ms: 100,
+        ..Default::default()
     }
 }

@@ -5,8 +5,9 @@ use sea_orm::{ColumnTrait, DatabaseConnection, QueryFilter, QueryOrder, QuerySel
 use uuid::Uuid;
 use zhongtai_kit::{Page, PageQuery, ScopedEntity, TenantId, TenantScope};
 
+use super::domain::{Issuer, IssuerFilter, IssuerRepository, IssuerState};
 use super::entities::issuer::{Column, Entity, Model};
-use crate::domain::{CertificateError, Issuer, IssuerFilter, IssuerRepository, IssuerState};
+use crate::shared::CertificateError;
 
 /// [`IssuerRepository`] on sea-orm.
 pub struct SeaIssuers {

@@ -1,8 +1,11 @@
 //! Issuers: departments that issue certificates with their own keys.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
-use zhongtai_kit::TenantId;
+use zhongtai_kit::{Page, PageQuery, TenantId, TenantScope};
+
+use crate::shared::CertificateError;
 
 /// Whether an issuer may issue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +43,25 @@ pub struct Issuer {
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// Which issuers a list returns.
+#[derive(Debug, Clone, Default)]
+pub struct IssuerFilter {
+    /// Only issuers of exactly this tenant.
+    pub tenant: Option<TenantId>,
+}
+
+/// Persistence of issuers.
+#[async_trait]
+pub trait IssuerRepository: Send + Sync + 'static {
+    /// Issuers in id (creation) order.
+    async fn list(
+        &self,
+        scope: &TenantScope,
+        filter: &IssuerFilter,
+        page: &PageQuery,
+    ) -> Result<Page<Issuer>, CertificateError>;
 }
 
 #[cfg(test)]

@@ -1,46 +1,25 @@
-//! `ListIssuers` over a migrated database, on SQLite and on PostgreSQL.
-
-// Helpers run only inside tests, where a panic is a failure with a location.
-#![allow(clippy::unwrap_used)]
-
-use std::sync::Arc;
+//! Issuers: `ListIssuers` over seeded rows, on SQLite and on PostgreSQL.
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, DatabaseConnection, IntoActiveModel};
 use tonic::{Code, Request, Status};
 use uuid::Uuid;
-use zhongtai_certificate::api::CertificateApi;
-use zhongtai_certificate::migration::Migrator;
-use zhongtai_certificate::store::SeaIssuers;
-use zhongtai_certificate::store::entities::issuer;
+use zhongtai_certificate::CertificateApi;
+use zhongtai_certificate::issuers::entities::issuer;
 use zhongtai_contracts::certificate::v1 as pb;
 use zhongtai_contracts::certificate::v1::certificate_service_server::CertificateService;
 use zhongtai_contracts::common::v1::{PageRequest, Tenant};
-use zhongtai_store::StoreConfig;
-use zhongtai_testkit::TestDatabase;
+
+use crate::support::Harness;
 
 #[tokio::test]
 async fn lists_issuers_on_sqlite() {
-    let db = connect_and_migrate("sqlite::memory:").await;
-    check_issuer_listing(db).await;
+    check_issuer_listing(Harness::sqlite().await).await;
 }
 
 #[tokio::test]
 async fn lists_issuers_on_postgres() {
-    let database = TestDatabase::create().await;
-    let db = connect_and_migrate(database.url()).await;
-    check_issuer_listing(db).await;
-}
-
-async fn connect_and_migrate(url: &str) -> DatabaseConnection {
-    let db = zhongtai_store::connect(&StoreConfig {
-        url: url.to_string(),
-        ..StoreConfig::default()
-    })
-    .await
-    .unwrap();
-    zhongtai_store::migrate::<Migrator>(&db).await.unwrap();
-    db
+    check_issuer_listing(Harness::postgres().await).await;
 }
 
 /// (name, division, department, state), in id order.
@@ -77,12 +56,12 @@ async fn insert_issuers(db: &DatabaseConnection, created_at: DateTime<Utc>) {
     }
 }
 
-async fn check_issuer_listing(db: DatabaseConnection) {
+async fn check_issuer_listing(h: Harness) {
     let created_at = DateTime::from_timestamp(1_760_000_000, 0).unwrap();
-    insert_issuers(&db, created_at).await;
-    let api = CertificateApi::new(Arc::new(SeaIssuers::new(db)));
+    insert_issuers(&h.db, created_at).await;
+    let api = &h.api;
 
-    let all = list_issuers(&api, None, None).await.unwrap();
+    let all = list_issuers(api, None, None).await.unwrap();
     assert_eq!(names(&all), ISSUERS.map(|issuer| issuer.0));
     let suspended = &all.issuers[2];
     assert_eq!(suspended.state(), pb::IssuerState::Suspended);
@@ -97,20 +76,20 @@ async fn check_issuer_listing(db: DatabaseConnection) {
         created_at.timestamp()
     );
 
-    let civil_affairs = list_issuers(&api, Some(tenant("331100", "civil-affairs")), None)
+    let civil_affairs = list_issuers(api, Some(tenant("331100", "civil-affairs")), None)
         .await
         .unwrap();
     assert_eq!(names(&civil_affairs), ["丽水市民政局"]);
-    let city_government = list_issuers(&api, Some(tenant("331100", "")), None)
+    let city_government = list_issuers(api, Some(tenant("331100", "")), None)
         .await
         .unwrap();
     assert_eq!(names(&city_government), ["丽水市人民政府"]);
-    let empty_tenant = list_issuers(&api, Some(tenant("331121", "")), None)
+    let empty_tenant = list_issuers(api, Some(tenant("331121", "")), None)
         .await
         .unwrap();
     assert!(empty_tenant.issuers.is_empty());
     // A tenant outside the caller's scope is refused, not answered with nothing.
-    let outside = list_issuers(&api, Some(tenant("110000", "")), None)
+    let outside = list_issuers(api, Some(tenant("110000", "")), None)
         .await
         .unwrap_err();
     assert_eq!(outside.code(), Code::PermissionDenied, "{outside:?}");
@@ -119,7 +98,7 @@ async fn check_issuer_listing(db: DatabaseConnection) {
     let mut page_token = String::new();
     for _ in 0..ISSUERS.len() {
         let page = list_issuers(
-            &api,
+            api,
             None,
             Some(PageRequest {
                 page_size: 1,
@@ -136,7 +115,7 @@ async fn check_issuer_listing(db: DatabaseConnection) {
     assert_eq!(seen, ISSUERS.map(|issuer| issuer.0));
 
     let negative_size = list_issuers(
-        &api,
+        api,
         None,
         Some(PageRequest {
             page_size: -5,
@@ -145,7 +124,7 @@ async fn check_issuer_listing(db: DatabaseConnection) {
     )
     .await;
     let forged_token = list_issuers(
-        &api,
+        api,
         None,
         Some(PageRequest {
             page_size: 1,
@@ -153,7 +132,7 @@ async fn check_issuer_listing(db: DatabaseConnection) {
         }),
     )
     .await;
-    let bad_division = list_issuers(&api, Some(tenant("3311", "")), None).await;
+    let bad_division = list_issuers(api, Some(tenant("3311", "")), None).await;
     for result in [negative_size, forged_token, bad_division] {
         assert_eq!(result.unwrap_err().code(), Code::InvalidArgument);
     }
