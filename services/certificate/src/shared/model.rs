@@ -5,6 +5,7 @@
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 use zhongtai_credential::{Claim, ClaimKind, Holder};
+use zhongtai_kit::TenantId;
 
 /// Kinds of holder a certificate type is issued to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,6 +133,9 @@ pub struct CertificateRecord {
     pub serial_number: String,
     pub certificate_type: String,
     pub issuer_id: Uuid,
+    /// The issuing department (the issuer's tenant): the certificate's
+    /// custodian.
+    pub issuer_tenant: TenantId,
     pub key_id: String,
     pub holder: Holder,
     pub claims: Vec<Claim>,
@@ -185,6 +189,7 @@ mod tests {
             serial_number: "1".into(),
             certificate_type: "health-certificate".into(),
             issuer_id: Uuid::nil(),
+            issuer_tenant: TenantId::parse("331100", "health").unwrap_or_else(|_| unreachable!()),
             key_id: "k".into(),
             holder: Holder::Organization {
                 name: "x".into(),

@@ -7,4 +7,7 @@
 
 mod support;
 
+mod certificates;
+mod codes;
+mod consents;
 mod issuers;

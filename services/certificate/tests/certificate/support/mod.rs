@@ -2,7 +2,13 @@
 //! fresh PostgreSQL database (or SQLite file), callers, and a look behind
 //! the API at the tables.
 
-#![allow(dead_code, clippy::unwrap_used)] // test helpers; not every test uses every one
+#![allow(dead_code, unused_imports, clippy::unwrap_used)] // test helpers; not every test uses every one
+
+mod fixtures;
+mod issued;
+
+pub use fixtures::*;
+pub use issued::*;
 
 use std::sync::Arc;
 
