@@ -6,6 +6,7 @@
 
 use zhongtai_kit::auth::roles::{ADMINS, MAINTAINERS, READERS, REVIEWERS};
 use zhongtai_kit::auth::{Access, AccessPolicy, ServicePolicy};
+use zhongtai_mesh::Priority;
 
 const CERTIFICATES: ServicePolicy = ServicePolicy {
     service: "zhongtai.certificate.v1.CertificateService",
@@ -73,4 +74,38 @@ pub fn policy() -> AccessPolicy {
         .with(CERTIFICATES)
         .with(CODES)
         .with(CONSENTS)
+}
+
+/// What a spike sheds last: verifying and scanning codes and certificates,
+/// and the trust and status lists verifiers need, are what citizens at a
+/// gate wait on (S5). Listings and histories go first.
+pub fn priority(path: &str) -> Priority {
+    let method = path.rsplit('/').next().unwrap_or_default();
+    match method {
+        "VerifyCode" | "ScanCode" | "ShowCode" | "ShowFamilyCodes" | "VerifyCertificate"
+        | "GetTrustList" | "GetStatusList" => Priority::Critical,
+        _ if method.starts_with("List") => Priority::Sheddable,
+        _ => Priority::Normal,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_verification_is_shed_last_and_listings_first() {
+        assert_eq!(
+            priority("/zhongtai.certificate.v1.CodeService/VerifyCode"),
+            Priority::Critical
+        );
+        assert_eq!(
+            priority("/zhongtai.certificate.v1.CodeService/ListVenueScans"),
+            Priority::Sheddable
+        );
+        assert_eq!(
+            priority("/zhongtai.certificate.v1.CertificateService/IssueCertificate"),
+            Priority::Normal
+        );
+    }
 }

@@ -32,6 +32,7 @@ use zhongtai_credential::KeySealer;
 use zhongtai_events::{EventHandler, Subscription};
 use zhongtai_kit::config::CertificateConfig;
 use zhongtai_kit::{BackgroundTask, ServiceContext, ServiceModule, ServiceRoutes};
+use zhongtai_mesh::Priority;
 
 pub use certificate_service::CertificateApi;
 pub use shared::CertificateError;
@@ -157,5 +158,9 @@ impl ServiceModule for CertificateModule {
 
     fn background(&self, ctx: &ServiceContext, stop: CancellationToken) -> Vec<BackgroundTask> {
         self.center(ctx).background(stop)
+    }
+
+    fn priorities(&self) -> Arc<dyn Fn(&str) -> Priority + Send + Sync> {
+        Arc::new(access::priority)
     }
 }
