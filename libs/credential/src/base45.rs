@@ -32,12 +32,14 @@ pub fn decode(text: &str) -> Result<Vec<u8>, FormatError> {
     for (group, chunk) in text.chunks(3).enumerate() {
         let start = group * 3;
         let mut n: u32 = 0;
-        for (offset, &c) in chunk.iter().enumerate().rev() {
+        let mut weight = 1;
+        for (offset, &c) in chunk.iter().enumerate() {
             let digit = value_of(c).ok_or(FormatError::Base45 {
                 position: start + offset,
                 reason: "not a base45 character",
             })?;
-            n = n * 45 + digit;
+            n += digit * weight;
+            weight *= 45;
         }
         match chunk.len() {
             3 if n <= 0xFFFF => bytes.extend_from_slice(&[(n >> 8) as u8, n as u8]),

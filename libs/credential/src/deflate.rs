@@ -1,6 +1,7 @@
 //! zlib and gzip with hard output limits, so a small input cannot expand
 //! into gigabytes (a "zip bomb") in a verifier.
 
+use std::cell::RefCell;
 use std::io::{Read, Write};
 
 use flate2::{Compression, Decompress, FlushDecompress, Status};
@@ -22,7 +23,25 @@ pub(crate) fn zlib_compress(data: &[u8]) -> Vec<u8> {
 /// Inflates one complete zlib stream (checksum verified) of at most `limit`
 /// bytes; truncated streams and trailing bytes are refused.
 pub(crate) fn zlib_inflate(input: &[u8], limit: usize) -> Result<Vec<u8>, FormatError> {
-    let mut inflater = Decompress::new(true);
+    // An inflater holds tens of KiB of tables; scanners inflate one code
+    // after another, so each thread keeps one instead of allocating it anew.
+    thread_local! {
+        static INFLATER: RefCell<Decompress> = RefCell::new(Decompress::new(true));
+    }
+    INFLATER.with(|inflater| match inflater.try_borrow_mut() {
+        Ok(mut inflater) => {
+            inflater.reset(true);
+            inflate_with(&mut inflater, input, limit)
+        }
+        Err(_) => inflate_with(&mut Decompress::new(true), input, limit),
+    })
+}
+
+fn inflate_with(
+    inflater: &mut Decompress,
+    input: &[u8],
+    limit: usize,
+) -> Result<Vec<u8>, FormatError> {
     // Room for one byte past the limit tells "exactly at the limit" from
     // "beyond"; the buffer starts small and doubles up to that.
     let ceiling = limit.saturating_add(1);

@@ -123,7 +123,7 @@ fn mask(index: usize) -> u8 {
 }
 
 fn check_size(bits: usize) -> Result<(), FormatError> {
-    if bits < MIN_STATUS_LIST_BITS || bits % 8 != 0 {
+    if bits < MIN_STATUS_LIST_BITS || !bits.is_multiple_of(8) {
         return Err(FormatError::StatusListSize {
             bits,
             minimum: MIN_STATUS_LIST_BITS,

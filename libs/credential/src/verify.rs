@@ -126,7 +126,7 @@ pub fn verify_certificate(
             key.issuer_id, payload.iss
         );
         (Outcome::UntrustedKey, detail)
-    } else if !key.certificate_types.iter().any(|vct| *vct == payload.vct) {
+    } else if !key.certificate_types.contains(&payload.vct) {
         let detail = format!(
             "issuer {} may not issue certificates of type {:?}",
             key.issuer_id, payload.vct
