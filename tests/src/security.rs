@@ -10,6 +10,9 @@ use zhongtai_mesh::tls::dev;
 use zhongtai_mesh::{MeshTls, TlsFiles};
 
 /// Certificates and a token issuer in a temporary folder.
+/// The certificate center's key encryption key in tests (base64 of 32 bytes).
+pub const TEST_KEY_ENCRYPTION_KEY: &str = "dGVzdC1rZXktZW5jcnlwdGlvbi1rZXktMzItYnl0ZXM=";
+
 pub struct Security {
     dir: tempfile::TempDir,
     issuer: DevIssuer,
@@ -39,7 +42,8 @@ impl Security {
         dev::files_for(&self.dir.path().join("certs"), name)
     }
 
-    /// Environment for `zhongtai serve <service>`: mTLS and token checks on.
+    /// Environment for `zhongtai serve <service>`: mTLS and token checks on,
+    /// and the certificate center's key encryption key.
     pub fn serve_env(&self, service: &str) -> Vec<(&'static str, String)> {
         let files = self.files(service);
         vec![
@@ -51,6 +55,10 @@ impl Security {
             ("ZHONGTAI_TLS__CA", files.ca.display().to_string()),
             ("ZHONGTAI_TLS__CERT", files.cert.display().to_string()),
             ("ZHONGTAI_TLS__KEY", files.key.display().to_string()),
+            (
+                "SIGNING_KEY_ENCRYPTION_KEY",
+                TEST_KEY_ENCRYPTION_KEY.to_string(),
+            ),
         ]
     }
 

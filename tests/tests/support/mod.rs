@@ -152,6 +152,28 @@ impl Mesh {
         sea_orm::Database::connect(database.url()).await.unwrap()
     }
 
+    /// Publishes `envelope` once more on the platform's exchange, as a broker
+    /// redelivering it (or a relay publishing it twice) would.
+    pub async fn publish_again(&self, envelope: &EventEnvelope) {
+        let connection = Connection::connect(&amqp_url(), ConnectionProperties::default())
+            .await
+            .unwrap();
+        let channel = connection.create_channel().await.unwrap();
+        channel
+            .basic_publish(
+                self.events.exchange.as_str().into(),
+                envelope.r#type.as_str().into(),
+                lapin::options::BasicPublishOptions::default(),
+                &envelope.encode_to_vec(),
+                lapin::BasicProperties::default().with_delivery_mode(2),
+            )
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+        let _ = connection.close(200, "done".into()).await;
+    }
+
     /// Starts watching the platform's exchange for `patterns`.
     pub async fn observe(&self, patterns: &[&str]) -> EventObserver {
         EventObserver::bind(&self.events.exchange, patterns).await
@@ -300,7 +322,7 @@ pub fn certificate_module() -> zhongtai_certificate::CertificateModule {
 /// refresh interval.
 pub fn certificate_config() -> zhongtai_kit::config::CertificateConfig {
     zhongtai_kit::config::CertificateConfig {
-        key_encryption_key: "dGVzdC1rZXktZW5jcnlwdGlvbi1rZXktMzItYnl0ZXM="
+        key_encryption_key: zhongtai_scenarios::TEST_KEY_ENCRYPTION_KEY
             .to_string()
             .into(),
         refresh_interval_ms: 100,
