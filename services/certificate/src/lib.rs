@@ -105,6 +105,20 @@ impl Center {
     }
 }
 
+/// The sealer of private keys, from the configured key encryption key.
+fn sealer(config: &CertificateConfig) -> Result<KeySealer, CertificateError> {
+    let key = config.key_encryption_key.expose();
+    if key.is_empty() {
+        return Err(CertificateError::Keys(
+            "certificate.key_encryption_key is required: set SIGNING_KEY_ENCRYPTION_KEY to the \
+             base64 of 32 random bytes (e.g. `openssl rand -base64 32`)"
+                .into(),
+        ));
+    }
+    KeySealer::from_base64(key)
+        .map_err(|e| CertificateError::Keys(format!("certificate.key_encryption_key: {e}")))
+}
+
 /// Wires the certificate center into the shared service lifecycle.
 pub struct CertificateModule {
     config: CertificateConfig,
