@@ -8,13 +8,28 @@ use flate2::{Compression, Decompress, FlushDecompress, Status};
 
 use crate::FormatError;
 
-pub(crate) fn zlib_compress(data: &[u8]) -> Vec<u8> {
-    let mut encoder =
-        flate2::write::ZlibEncoder::new(Vec::with_capacity(data.len()), Compression::best());
+/// One zlib stream of `text` followed by `random`. Random bytes (a
+/// signature) go in a block of their own: mixed into the text's block they
+/// would give every byte value a Huffman code and lengthen the text's codes.
+pub(crate) fn zlib_compress(text: &[u8], random: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::ZlibEncoder::new(
+        Vec::with_capacity(text.len() + random.len() + 64),
+        Compression::best(),
+    );
     // Writing into a Vec cannot fail; the encoder's only I/O is that Vec.
     encoder
-        .write_all(data)
+        .write_all(text)
         .expect("compressing into memory cannot fail");
+    if !random.is_empty() {
+        // A sync flush ends the block at a byte boundary (5 bytes); the
+        // random bytes then come out as a stored block, 5 bytes over their size.
+        encoder
+            .flush()
+            .expect("compressing into memory cannot fail");
+        encoder
+            .write_all(random)
+            .expect("compressing into memory cannot fail");
+    }
     encoder
         .finish()
         .expect("compressing into memory cannot fail")
@@ -114,7 +129,7 @@ mod tests {
     #[test]
     fn zlib_round_trip_and_limits() {
         let data = b"eyJhbGciOiJFZERTQSJ9".repeat(50);
-        let packed = zlib_compress(&data);
+        let packed = zlib_compress(&data, &[]);
         assert_eq!(zlib_inflate(&packed, data.len()), Ok(data.clone()));
         assert_eq!(
             zlib_inflate(&packed, data.len() - 1),
@@ -130,6 +145,24 @@ mod tests {
         trailing.push(0);
         assert_eq!(zlib_inflate(&trailing, 4096), Err(FormatError::Compression));
         assert_eq!(zlib_inflate(&[], 4096), Err(FormatError::Compression));
+    }
+
+    #[test]
+    fn random_bytes_in_a_block_of_their_own_round_trip_and_cost_little() {
+        let text = br#"{"iss":"zhongtai:issuer:0196a1c2","vct":"business-licence"}"#.repeat(8);
+        let random: Vec<u8> = (0..64u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        let whole = [&text[..], &random].concat();
+        let packed = zlib_compress(&text, &random);
+        assert_eq!(zlib_inflate(&packed, whole.len()), Ok(whole.clone()));
+        let text_only = zlib_compress(&text, &[]).len();
+        assert!(
+            packed.len() <= text_only + random.len() + 10,
+            "{} bytes for {text_only} of text and {} random",
+            packed.len(),
+            random.len()
+        );
     }
 
     #[test]

@@ -3,8 +3,9 @@
 //! The certificate center signs e-certificates and presentation codes; this
 //! crate is the network-free part every verifier links: the token formats
 //! (compact JWS with Ed25519, RFC 8037), keys and their sealing at rest, QR
-//! payloads (`ZT1:` + base45 of zlib), bitstring status lists, the signed
-//! trust list, and offline verification against it.
+//! payloads (`ZT1:` + base45 of the token's decoded parts, framed and
+//! zlib-compressed; see [`qr`]), bitstring status lists, the signed trust
+//! list, and offline verification against it.
 //!
 //! ```
 //! use zhongtai_credential::{
