@@ -1,10 +1,20 @@
 //! Issuers and their Ed25519 signing keys (encrypted at rest, rotated,
 //! revoked), the signed trust list, and certificate types. Implements the
 //! [`Keyring`] and [`TypeRegistry`] the other parts sign and check with.
+//!
+//! Who may do what is decided in [`domain::authority`]: the platform tenant
+//! (`certificate.platform_tenant`) administers issuers, keys and types; an
+//! issuer's own Admins may rotate its key; the administrative views of an
+//! issuer are for its tenant and the platform, the trust list for anyone.
+//!
+//! Private keys never leave this part: they are sealed with the key
+//! encryption key (the key id bound as context) before they are stored,
+//! opened only into memory to sign, and no message carries them.
 
 pub mod api;
-mod domain;
+pub mod domain;
 pub mod entities;
+mod published;
 mod store;
 
 use std::sync::Arc;
@@ -17,25 +27,63 @@ use zhongtai_kit::BackgroundTask;
 
 use crate::Deps;
 use crate::shared::{CertificateError, CertificateType, IssuerSigner, Keyring, TypeRegistry};
+use domain::{Authority, IssuerAdmin, KeyCache, TypeCatalog, TypeRepository};
 
 /// The issuers part of the center.
 pub struct Issuers {
     deps: Deps,
+    admin: IssuerAdmin,
+    types: TypeCatalog,
+    type_repository: Arc<dyn TypeRepository>,
+    keys: Arc<KeyCache>,
 }
 
 impl Issuers {
     pub fn new(deps: &Deps) -> Arc<Self> {
-        Arc::new(Self { deps: deps.clone() })
+        let authority = Authority::new(match deps.config.platform_tenant() {
+            Ok(tenant) => Some(tenant),
+            Err(error) => {
+                tracing::error!(%error, tenant = %deps.config.platform_tenant, "certificate.platform_tenant is not a tenant: no caller administers the certificate center");
+                None
+            }
+        });
+        let issuers: Arc<dyn domain::IssuerRepository> =
+            Arc::new(store::SeaIssuers::new(deps.db.clone(), deps.outbox.clone()));
+        let type_repository: Arc<dyn TypeRepository> =
+            Arc::new(store::SeaTypes::new(deps.db.clone(), deps.outbox.clone()));
+        let keys = Arc::new(KeyCache::new(issuers.clone(), deps.sealer.clone()));
+        Arc::new(Self {
+            deps: deps.clone(),
+            admin: IssuerAdmin::new(
+                issuers,
+                type_repository.clone(),
+                keys.clone(),
+                authority.clone(),
+            ),
+            types: TypeCatalog::new(type_repository.clone(), authority),
+            type_repository,
+            keys,
+        })
     }
 
     /// Its RPCs of `CertificateService`.
     pub fn handlers(self: &Arc<Self>) -> api::IssuerHandlers {
-        api::IssuerHandlers::new(Arc::new(store::SeaIssuers::new(self.deps.db.clone())))
+        api::IssuerHandlers::new(self.admin.clone(), self.types.clone())
     }
 
-    /// Work beside the server (keeping the trust list current).
-    pub fn background(self: &Arc<Self>, _stop: CancellationToken) -> Vec<BackgroundTask> {
-        Vec::new()
+    /// Keeps the trust list current with changes other instances make.
+    pub fn background(self: &Arc<Self>, stop: CancellationToken) -> Vec<BackgroundTask> {
+        let keys = self.keys.clone();
+        let interval = self.deps.config.refresh_interval();
+        vec![Box::pin(zhongtai_kit::timers::every(
+            "certificate.trust-list-refresh",
+            interval,
+            stop,
+            move || {
+                let keys = keys.clone();
+                async move { keys.refresh().await.map(usize::from) }
+            },
+        ))]
     }
 }
 
@@ -44,19 +92,17 @@ impl Keyring for Issuers {
     async fn issuer_signer(
         &self,
         issuer_id: Uuid,
-        _certificate_type: &str,
+        certificate_type: &str,
     ) -> Result<IssuerSigner, CertificateError> {
-        Err(CertificateError::not_found("issuer", issuer_id))
+        self.admin.signer(issuer_id, certificate_type).await
     }
 
     async fn platform_signer(&self) -> Result<Arc<SigningKey>, CertificateError> {
-        Err(CertificateError::Keys(
-            "platform key not available yet".into(),
-        ))
+        self.keys.platform_signer().await
     }
 
     async fn trust_store(&self) -> Result<Arc<TrustStore>, CertificateError> {
-        Ok(Arc::new(TrustStore::new(0, Vec::new(), Vec::new())))
+        self.keys.trust_store().await
     }
 }
 
@@ -64,8 +110,8 @@ impl Keyring for Issuers {
 impl TypeRegistry for Issuers {
     async fn certificate_type(
         &self,
-        _code: &str,
+        code: &str,
     ) -> Result<Option<CertificateType>, CertificateError> {
-        Ok(None)
+        self.type_repository.get(code).await
     }
 }

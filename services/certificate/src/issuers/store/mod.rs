@@ -1,0 +1,12 @@
+//! sea-orm persistence of issuers, keys, the trust list and certificate
+//! types.
+
+mod issuers;
+mod keys;
+mod rows;
+mod trust_list;
+mod types;
+mod write;
+
+pub use issuers::SeaIssuers;
+pub use types::SeaTypes;
