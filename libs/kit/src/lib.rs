@@ -9,6 +9,7 @@ pub mod actor;
 pub mod admin;
 pub mod audit_trail;
 pub mod auth;
+pub mod batch;
 pub mod config;
 pub mod host;
 pub mod paging;
