@@ -65,6 +65,15 @@ enum Command {
     Grant(client::grants::GrantCommand),
     /// What your tenant may use: resources and their granted fields
     Accessible(client::grants::AccessibleArgs),
+    /// E-certificates: types, issuers and keys, issuing, verifying online and offline, revoking
+    #[command(subcommand, alias = "cert")]
+    Certificate(client::certificates::CertificateCommand),
+    /// Presentation codes: show your code, family and offline codes, scan at venues
+    #[command(subcommand)]
+    Code(client::codes::CodeCommand),
+    /// Three-party consents for reading a holder's certificate data
+    #[command(subcommand)]
+    Consent(client::consents::ConsentCommand),
     /// Bearer tokens for calling the services
     #[command(subcommand)]
     Token(client::token::TokenCommand),
@@ -103,6 +112,9 @@ fn main() -> ExitCode {
             Command::Access(command) => client::access::run(command).await,
             Command::Grant(command) => client::grants::run(command).await,
             Command::Accessible(args) => client::grants::accessible(args).await,
+            Command::Certificate(command) => client::certificates::run(command).await,
+            Command::Code(command) => client::codes::run(command).await,
+            Command::Consent(command) => client::consents::run(command).await,
             Command::Token(command) => client::token::run(command),
             Command::Certs(command) => certs::run(command),
             Command::Audit(command) => audit::run(command).await,

@@ -4,6 +4,9 @@
 pub mod access;
 pub mod application_view;
 pub mod applications;
+pub mod certificates;
+pub mod codes;
+pub mod consents;
 pub mod decisions;
 pub mod endpoints;
 pub mod flags;

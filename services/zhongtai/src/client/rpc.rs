@@ -9,12 +9,18 @@ use tonic::Code;
 use tonic_types::StatusExt as _;
 use zhongtai_contracts::approval::v1::approval_service_client::ApprovalServiceClient;
 use zhongtai_contracts::catalog::v1::catalog_service_client::CatalogServiceClient;
+use zhongtai_contracts::certificate::v1::certificate_service_client::CertificateServiceClient;
+use zhongtai_contracts::certificate::v1::code_service_client::CodeServiceClient;
+use zhongtai_contracts::certificate::v1::consent_service_client::ConsentServiceClient;
 use zhongtai_kit::ServiceChannel;
 
 use super::endpoints::{Target, TargetArgs};
 
 pub type Approval = ApprovalServiceClient<ServiceChannel>;
 pub type Catalog = CatalogServiceClient<ServiceChannel>;
+pub type Certificate = CertificateServiceClient<ServiceChannel>;
+pub type Codes = CodeServiceClient<ServiceChannel>;
+pub type Consents = ConsentServiceClient<ServiceChannel>;
 
 pub fn approval(target: &TargetArgs) -> anyhow::Result<Approval> {
     Ok(ApprovalServiceClient::new(
@@ -25,6 +31,26 @@ pub fn approval(target: &TargetArgs) -> anyhow::Result<Approval> {
 pub fn catalog(target: &TargetArgs) -> anyhow::Result<Catalog> {
     Ok(CatalogServiceClient::new(
         Target::resolve(target)?.channel("catalog"),
+    ))
+}
+
+pub fn certificate(target: &TargetArgs) -> anyhow::Result<Certificate> {
+    Ok(CertificateServiceClient::new(
+        Target::resolve(target)?.channel("certificate"),
+    ))
+}
+
+/// Presentation codes and venue scans, served by the certificate center.
+pub fn codes(target: &TargetArgs) -> anyhow::Result<Codes> {
+    Ok(CodeServiceClient::new(
+        Target::resolve(target)?.channel("certificate"),
+    ))
+}
+
+/// Three-party consents, served by the certificate center.
+pub fn consents(target: &TargetArgs) -> anyhow::Result<Consents> {
+    Ok(ConsentServiceClient::new(
+        Target::resolve(target)?.channel("certificate"),
     ))
 }
 
