@@ -72,9 +72,12 @@ impl fmt::Display for Refusal {
         }
         let details = status.get_error_details();
         if let Some(info) = details.error_info() {
-            for key in ["denial", "credential"] {
-                if let Some(value) = info.metadata.get(key) {
+            // A consent refusal that is also a denial names its code twice.
+            let mut named: Vec<&String> = Vec::new();
+            for key in ["denial", "credential", "refusal"] {
+                if let Some(value) = info.metadata.get(key).filter(|v| !named.contains(v)) {
                     write!(f, " ({key}: {value})")?;
+                    named.push(value);
                 }
             }
         }
@@ -218,6 +221,24 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("(denial: NOT_ASSIGNEE)"), "{text}");
+    }
+
+    #[test]
+    fn consent_refusals_name_their_reason_once() {
+        let locked: tonic::Status =
+            ApiError::permission_denied("CONSENT_LOCKED", "not every party has unlocked")
+                .with_metadata("refusal", "CONSENT_LOCKED")
+                .into();
+        let text = shown(locked, None);
+        assert_eq!(text.matches("CONSENT_LOCKED").count(), 1, "{text}");
+        let spent: tonic::Status = ApiError::failed_precondition("the read limit of 3 is reached")
+            .with_metadata("refusal", "CONSENT_LIMIT_REACHED")
+            .into();
+        let text = shown(spent, None);
+        assert!(
+            text.contains("FAILED_PRECONDITION: the read limit of 3 is reached (refusal: CONSENT_LIMIT_REACHED)"),
+            "{text}"
+        );
     }
 
     #[test]
