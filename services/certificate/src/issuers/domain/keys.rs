@@ -203,14 +203,23 @@ pub enum LatestExpiry {
 }
 
 impl LatestExpiry {
-    /// The retired key's `verify_until`: nothing signed leaves at once.
+    /// The retired key's `verify_until`: the latest expiry of what it
+    /// signed, and never sooner than [`rotation_grace`] after retirement.
     pub fn verify_until(self, retired_at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let at_least = retired_at + rotation_grace();
         match self {
-            Self::NothingSigned => Some(retired_at),
+            Self::NothingSigned => Some(at_least),
             Self::Never => None,
-            Self::At(at) => Some(at.max(retired_at)),
+            Self::At(at) => Some(at.max(at_least)),
         }
     }
+}
+
+/// How long a retired key verifies at least: a certificate signed moments
+/// before the rotation may still be on its way into storage, and verifiers
+/// holding the previous trust list fetch the next one within this.
+pub fn rotation_grace() -> chrono::Duration {
+    super::trust_list::freshness()
 }
 
 #[cfg(test)]
@@ -259,7 +268,9 @@ mod tests {
         assert!(!retired.trusted_at(later));
         let forever = key.retired(now, LatestExpiry::Never.verify_until(now));
         assert!(forever.trusted_at(now + Duration::days(100_000)));
-        assert_eq!(LatestExpiry::NothingSigned.verify_until(now), Some(now));
+        let grace = now + rotation_grace();
+        assert_eq!(LatestExpiry::NothingSigned.verify_until(now), Some(grace));
+        assert_eq!(LatestExpiry::At(now).verify_until(now), Some(grace));
         let revoked = key.revoked(now, "leaked");
         assert!(!revoked.trusted_at(now));
         assert_eq!(revoked.retired_at, Some(now));

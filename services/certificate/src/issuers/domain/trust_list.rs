@@ -134,7 +134,7 @@ mod tests {
             now,
             LatestExpiry::At(now + Duration::days(1)).verify_until(now),
         );
-        let expired = key().retired(now, LatestExpiry::NothingSigned.verify_until(now));
+        let expired = key().retired(now, Some(now));
         let revoked = key().revoked(now, "leaked");
         let list = TrustList {
             version: 7,
