@@ -31,7 +31,8 @@ use zhongtai_kit::{BackgroundTask, TenantId};
 
 use crate::Deps;
 use crate::shared::{
-    CertificateDirectory, CertificateError, CertificateRecord, Keyring, TypeRegistry,
+    CertificateDirectory, CertificateError, CertificateRecord, CertificateType, Keyring,
+    TypeRegistry,
 };
 use board::StatusBoard;
 use store::status_lists;
@@ -49,6 +50,8 @@ pub struct Certificates {
     loaded: OnceCell<()>,
     /// Issuers' departments, which never change, for unmasking holders.
     issuer_tenants: RwLock<HashMap<String, TenantId>>,
+    /// Certificate types by code, to type the claims verification shows.
+    type_cache: RwLock<HashMap<String, Arc<CertificateType>>>,
 }
 
 impl Certificates {
@@ -60,6 +63,7 @@ impl Certificates {
             board: StatusBoard::default(),
             loaded: OnceCell::new(),
             issuer_tenants: RwLock::new(HashMap::new()),
+            type_cache: RwLock::new(HashMap::new()),
         })
     }
 

@@ -3,17 +3,19 @@
 //! way, except the first time an issuer's department or a new group's
 //! lists are needed on this instance.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use zhongtai_credential::{
-    CertificatePayload, Claim, FormatError, Holder, Outcome, claims_from_json, issuer_id_of,
-    verify_certificate,
+    CertificatePayload, Claim, ClaimError, FormatError, Holder, Outcome, claims_from_json,
+    issuer_id_of, verify_certificate,
 };
 use zhongtai_kit::{Caller, TenantId};
 
 use super::Certificates;
 use super::domain::verdict::{StatusBits, Verdict, may_see_holder, online, signature_verified};
 use super::store::issuers as issuers_store;
-use crate::shared::{CertificateError, StatusEntry, caller_holder_key, now};
+use crate::shared::{CertificateError, CertificateType, StatusEntry, caller_holder_key, now};
 
 /// The answer to an online verification.
 #[derive(Debug, Clone, PartialEq)]
@@ -156,35 +158,65 @@ impl Certificates {
         Ok(Some(tenant))
     }
 
-    /// The payload's claims typed by their certificate type's definitions.
+    /// The payload's claims typed by their certificate type's definitions,
+    /// in the type's order.
     async fn typed_claims(
         &self,
         payload: &CertificatePayload,
     ) -> Result<Vec<Claim>, CertificateError> {
+        // Types only ever gain optional claims: a cached type reads every
+        // token issued before it was cached, and a claim it does not know
+        // means it is older than the token.
+        let cached = self.cached_type(&payload.vct);
+        let typed = match &cached {
+            Some(certificate_type) => read_claims(certificate_type, payload).ok(),
+            None => None,
+        };
+        if let Some(claims) = typed {
+            return Ok(claims);
+        }
         let Some(certificate_type) = self.types.certificate_type(&payload.vct).await? else {
             return Ok(Vec::new());
         };
-        claims_from_json(&payload.claims, |name| {
-            certificate_type.claim(name).map(|definition| definition.kind)
-        })
-        .map(|mut claims| {
-            // JSON objects come back ordered by name; show the type's order.
-            let position = |claim: &Claim| {
-                certificate_type
-                    .claims
-                    .iter()
-                    .position(|definition| definition.name == claim.name)
-            };
-            claims.sort_by_key(position);
-            claims
-        })
-        .or_else(|error| {
-            // Types only gain optional claims, so a valid token's claims
-            // always fit; if they do not, show none rather than guess.
+        let certificate_type = Arc::new(certificate_type);
+        self.type_cache
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(payload.vct.clone(), certificate_type.clone());
+        Ok(read_claims(&certificate_type, payload).unwrap_or_else(|error| {
+            // A valid token's claims always fit its type; if they do not,
+            // show none rather than guess.
             tracing::warn!(certificate = payload.jti.as_str(), %error, "claims do not fit their type");
-            Ok(Vec::new())
-        })
+            Vec::new()
+        }))
     }
+
+    fn cached_type(&self, code: &str) -> Option<Arc<CertificateType>> {
+        self.type_cache
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(code)
+            .cloned()
+    }
+}
+
+fn read_claims(
+    certificate_type: &CertificateType,
+    payload: &CertificatePayload,
+) -> Result<Vec<Claim>, ClaimError> {
+    let mut claims = claims_from_json(&payload.claims, |name| {
+        certificate_type
+            .claim(name)
+            .map(|definition| definition.kind)
+    })?;
+    // JSON objects come back ordered by name; show the type's order.
+    claims.sort_by_key(|claim| {
+        certificate_type
+            .claims
+            .iter()
+            .position(|definition| definition.name == claim.name)
+    });
+    Ok(claims)
 }
 
 fn unreadable(field: &str, error: &FormatError) -> CertificateError {

@@ -308,3 +308,35 @@ async fn issuing_and_revoking_work_on_sqlite_too() {
     let second = issue_licence_to(&h, "龙泉宝剑有限公司", "91331100MA2A0B1C3E").await;
     assert_ne!(second.status_entry, licence.status_entry);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_issuing_at_once_never_share_a_position() {
+    let h = Harness::postgres().await;
+    let issuer = licence_issuer(&h).await;
+    let instances = [h.center.clone(), h.another_instance()];
+    let mut issuing = tokio::task::JoinSet::new();
+    for n in 0..16 {
+        let center = instances[n % 2].clone();
+        let request = licence_request(&issuer);
+        issuing.spawn(async move {
+            use zhongtai_contracts::certificate::v1::certificate_service_server::CertificateService;
+            center
+                .certificate_api()
+                .issue_certificate(by(&issuer_operator(MARKET), request))
+                .await
+                .map(|response| response.into_inner().certificate.unwrap())
+        });
+    }
+    let mut positions = HashSet::new();
+    while let Some(issued) = issuing.join_next().await {
+        let licence = issued.unwrap().unwrap();
+        let entry = licence.status_entry.unwrap();
+        assert!(
+            positions.insert((entry.status_list_id, entry.index)),
+            "a position was given twice"
+        );
+    }
+    assert_eq!(positions.len(), 16);
+    assert_eq!(h.count("certificates").await, 16);
+    assert_eq!(h.count("status_list_groups").await, 1);
+}
