@@ -4,7 +4,7 @@
 
 mod support;
 
-use support::{Platform, examples, field, path_str, write_temp};
+use support::{Platform, examples, field, path_str, temp_dir, write_temp};
 
 #[test]
 fn bad_request_files_and_flags_exit_2_and_send_nothing() {
@@ -360,4 +360,717 @@ fn s1_the_housing_fund_is_granted_masked_marriage_data_and_it_is_revoked() {
         usable["resources"].as_array().is_none_or(Vec::is_empty),
         "{usable}"
     );
+}
+
+/// The platform operator's tenant: its admins define certificate types,
+/// create issuers and unlock consents for the platform.
+const PLATFORM_DIVISION: &str = "330000";
+const PLATFORM_DEPARTMENT: &str = "big-data-bureau";
+const COMPANY: &str = "丽水青瓷文化有限公司";
+
+fn platform_admin(platform: &Platform) -> String {
+    platform.token_of(PLATFORM_DIVISION, PLATFORM_DEPARTMENT, "admin", "qian.hui")
+}
+
+/// S2 steps 1–4 as the walkthrough runs them: the process, the item, the
+/// company's application, the clerk and the joint approval. Returns the
+/// application id.
+fn approve_the_licence_application(platform: &Platform) -> String {
+    let operator = platform.token("market-regulation", "operator", "wang.fang");
+    let clerk = platform.token("market-regulation", "approver", "li.na");
+    let market = platform.token("market-regulation", "approver", "zhao.lei");
+    let fire = platform.token("fire-safety", "approver", "chen.gang");
+    let process = platform.json(
+        &operator,
+        &[
+            "process",
+            "create",
+            "-f",
+            &examples("business-licence-process.yaml"),
+        ],
+    );
+    platform.json(
+        &operator,
+        &[
+            "item",
+            "create",
+            "-f",
+            &examples("business-licence-item.yaml"),
+            "--process",
+            field(&process, "id"),
+        ],
+    );
+    let submitted = platform.json(
+        &operator,
+        &[
+            "application",
+            "submit",
+            "-f",
+            &examples("business-licence-application.yaml"),
+        ],
+    );
+    let application = field(&submitted, "id").to_string();
+    for (approver, comment) in [
+        (&clerk, "材料齐全，予以受理"),
+        (&fire, "消防安全审查通过"),
+        (&market, "同意设立"),
+    ] {
+        platform.json(
+            approver,
+            &["application", "approve", &application, "--comment", comment],
+        );
+    }
+    let done = platform.json(&operator, &["application", "get", &application]);
+    assert_eq!(
+        done["application"]["status"], "APPLICATION_STATUS_APPROVED",
+        "{done}"
+    );
+    application
+}
+
+/// Changes one character in the middle of the token's signed payload, as
+/// the walkthrough's awk line does.
+fn tampered(token: &str) -> String {
+    let parts: Vec<&str> = token.split('.').collect();
+    assert_eq!(parts.len(), 3, "a compact JWS: {token}");
+    let payload = parts[1];
+    let middle = payload.len() / 2;
+    let replacement = if &payload[middle - 1..middle] == "A" {
+        "B"
+    } else {
+        "A"
+    };
+    format!(
+        "{}.{}{replacement}{}.{}",
+        parts[0],
+        &payload[..middle - 1],
+        &payload[middle..],
+        parts[2]
+    )
+}
+
+/// The walkthrough's PyJWT check: the company name from a token verified
+/// with nothing but the saved JWKS.
+fn pyjwt_company_name(jwks: &std::path::Path, token: &str) -> std::process::Output {
+    const SCRIPT: &str = r#"
+import sys, jwt
+keys = jwt.PyJWKSet.from_json(open(sys.argv[1]).read())
+token = sys.argv[2]
+key = keys[jwt.get_unverified_header(token)["kid"]]
+print(jwt.decode(token, key, algorithms=["EdDSA"])["claims"]["company_name"])
+"#;
+    let python = std::env::var("ZT_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    std::process::Command::new(python)
+        .args(["-c", SCRIPT])
+        .arg(jwks)
+        .arg(token)
+        .output()
+        .expect("python runs")
+}
+
+fn outcome(result: &serde_json::Value) -> &str {
+    field(result, "outcome")
+}
+
+#[test]
+fn s2_continued_the_licence_is_issued_verified_online_and_offline_and_revoked() {
+    let platform = Platform::start();
+    let admin = platform_admin(&platform);
+    let operator = platform.token("market-regulation", "operator", "wang.fang");
+    let bank = platform.token("agricultural-bank", "viewer", "zheng.yu");
+    let files = temp_dir();
+
+    // Before step 4: the platform defines the licence and its issuer.
+    let licence_type = platform.json(
+        &admin,
+        &[
+            "certificate",
+            "type",
+            "create",
+            "-f",
+            &examples("certificate-type-business-licence.yaml"),
+        ],
+    );
+    assert_eq!(field(&licence_type, "code"), "business-licence");
+    let shown = platform.text(&admin, &["certificate", "type", "get", "business-licence"]);
+    assert!(
+        shown.contains("统一社会信用代码") && shown.contains("DECIMAL"),
+        "{shown}"
+    );
+    let created = platform.json(
+        &admin,
+        &[
+            "certificate",
+            "issuer",
+            "create",
+            "--tenant",
+            "331100/market-regulation",
+            "--name",
+            "丽水市市场监督管理局",
+            "--type",
+            "business-licence",
+        ],
+    );
+    let issuer = field(&created["issuer"], "id").to_string();
+    assert_eq!(
+        created["issuer"]["activeKeyId"], created["signingKey"]["keyId"],
+        "{created}"
+    );
+    let issuers = platform.text(&admin, &["certificate", "issuer", "list"]);
+    assert!(
+        issuers.contains(&issuer) && issuers.contains("business-licence"),
+        "{issuers}"
+    );
+
+    // Step 3: the approval event makes the certificate center issue it.
+    let application = approve_the_licence_application(&platform);
+    let listed = platform.wait_for(
+        &operator,
+        &["certificate", "list", "--type", "business-licence"],
+        "the licence is issued",
+        |r| r["certificates"].as_array().is_some_and(|c| !c.is_empty()),
+    );
+    let certificates = listed["certificates"].as_array().unwrap();
+    assert_eq!(certificates.len(), 1, "{listed}");
+    let licence = &certificates[0];
+    let licence_id = field(licence, "id").to_string();
+    assert_eq!(field(licence, "applicationId"), application);
+    assert_eq!(field(licence, "issuerId"), issuer);
+    assert_eq!(field(licence, "status"), "CERTIFICATE_STATUS_VALID");
+    let table = platform.text(
+        &operator,
+        &["certificate", "list", "--type", "business-licence"],
+    );
+    assert!(
+        table.contains(&licence_id) && table.contains(COMPANY) && table.contains("VALID"),
+        "{table}"
+    );
+    let details = platform.text(&operator, &["certificate", "get", &licence_id]);
+    assert!(
+        details.contains("company_name:") && details.contains("叶青"),
+        "the claims come from the form: {details}"
+    );
+    assert!(details.contains("ZT1:"), "the QR payload: {details}");
+    let got = platform.json(&operator, &["certificate", "get", &licence_id]);
+    let token = field(&got["certificate"], "token").to_string();
+    let qr_payload = field(&got["certificate"], "qrPayload").to_string();
+    let image = files.join("licence.png");
+    platform.text(
+        &operator,
+        &[
+            "certificate",
+            "get",
+            &licence_id,
+            "--qr",
+            "png",
+            "--out",
+            path_str(&image),
+        ],
+    );
+    let png = std::fs::read(&image).unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "a PNG image");
+
+    // Step 4: the bank verifies online: valid, by token or QR file; tampered.
+    let (code, valid) = platform.verdict(&bank, &["certificate", "verify", &token]);
+    assert_eq!(code, Some(0), "{valid}");
+    assert_eq!(outcome(&valid), "VERIFICATION_OUTCOME_VALID");
+    assert_eq!(valid["statusChecked"], true, "{valid}");
+    let qr_file = files.join("licence-qr.txt");
+    std::fs::write(&qr_file, &qr_payload).unwrap();
+    let shown = platform.run(
+        &bank,
+        &["certificate", "verify", path_str(&qr_file), "--claims"],
+    );
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert_eq!(shown.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("outcome:") && text.contains("VALID") && text.contains(COMPANY),
+        "{text}"
+    );
+    let forged = tampered(&token);
+    let (code, refused) = platform.verdict(&bank, &["certificate", "verify", &forged]);
+    assert_eq!(code, Some(1), "{refused}");
+    assert_eq!(outcome(&refused), "VERIFICATION_OUTCOME_SIGNATURE_INVALID");
+
+    // The trust list needs no token; saved, it verifies with no network.
+    let trust_list = files.join("trust-list.json");
+    let published = platform.text(
+        "",
+        &["certificate", "trust-list", "--out", path_str(&trust_list)],
+    );
+    assert!(
+        published.contains("丽水市市场监督管理局") && published.contains(&issuer),
+        "{published}"
+    );
+    let saved: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&trust_list).unwrap()).unwrap();
+    assert!(!field(&saved, "anchorKeyId").is_empty(), "{saved}");
+    let nowhere = files.join("no-platform-here");
+    let offline = |presentation: &str| {
+        platform.verdict(
+            "",
+            &[
+                "certificate",
+                "verify",
+                "--offline",
+                "--trust-list",
+                path_str(&trust_list),
+                "--data-dir",
+                path_str(&nowhere),
+                presentation,
+            ],
+        )
+    };
+    let (code, result) = offline(&token);
+    assert_eq!(code, Some(0), "{result}");
+    assert_eq!(outcome(&result), "VERIFICATION_OUTCOME_VALID");
+    assert_eq!(result["statusChecked"], serde_json::Value::Null, "{result}");
+    let (code, result) = offline(&forged);
+    assert_eq!(code, Some(1), "{result}");
+    assert_eq!(outcome(&result), "VERIFICATION_OUTCOME_SIGNATURE_INVALID");
+
+    // Step 5: PyJWT verifies the same token with only the JWKS.
+    let jwks = files.join("jwks.json");
+    std::fs::write(&jwks, saved["jwks"].to_string()).unwrap();
+    let checked = pyjwt_company_name(&jwks, &token);
+    assert!(
+        checked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&checked.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&checked.stdout).trim(), COMPANY);
+    assert!(!pyjwt_company_name(&jwks, &forged).status.success());
+
+    // Revoked: online verifiers see it; the offline check cannot.
+    let revoked = platform.json(
+        &operator,
+        &[
+            "certificate",
+            "revoke",
+            &licence_id,
+            "--reason",
+            "吊销营业执照",
+        ],
+    );
+    assert_eq!(field(&revoked, "status"), "CERTIFICATE_STATUS_REVOKED");
+    let (code, result) = platform.verdict(&bank, &["certificate", "verify", &token]);
+    assert_eq!(code, Some(1), "{result}");
+    assert_eq!(outcome(&result), "VERIFICATION_OUTCOME_REVOKED");
+    let (code, result) = offline(&token);
+    assert_eq!(code, Some(0), "{result}");
+    assert_eq!(outcome(&result), "VERIFICATION_OUTCOME_VALID");
+    let _ = std::fs::remove_dir_all(files);
+}
+
+const NANNY: &str = "李秀英:331102199001012345";
+const NANNY_ID: &str = "331102199001012345";
+
+/// The consent request of S3, for `limit` reads.
+fn request_consent(platform: &Platform, app: &str, limit: &str) -> String {
+    let requested = platform.json(
+        app,
+        &[
+            "consent",
+            "request",
+            "--app",
+            "home-service",
+            "--requester",
+            "丽水好阿姨家政平台",
+            "--person",
+            NANNY,
+            "--custodian",
+            "331100/human-resources",
+            "--type",
+            "qualification-certificate",
+            "--type",
+            "health-certificate",
+            "--purpose",
+            "hiring check",
+            "--days",
+            "30",
+            "--limit",
+            limit,
+        ],
+    );
+    assert_eq!(field(&requested, "state"), "CONSENT_STATE_PENDING");
+    field(&requested, "id").to_string()
+}
+
+#[test]
+fn s3_a_nannys_records_are_read_only_once_all_three_parties_unlock() {
+    let platform = Platform::start();
+    let admin = platform_admin(&platform);
+    let hr_operator = platform.token("human-resources", "operator", "zhou.jie");
+    let hr_admin = platform.token("human-resources", "admin", "lin.hong");
+    let app = platform.token("home-service-platform", "operator", "app:home-service");
+    let nanny = platform.citizen(NANNY_ID);
+
+    for file in [
+        "certificate-type-qualification.yaml",
+        "certificate-type-health.yaml",
+    ] {
+        platform.json(
+            &admin,
+            &["certificate", "type", "create", "-f", &examples(file)],
+        );
+    }
+    let created = platform.json(
+        &admin,
+        &[
+            "certificate",
+            "issuer",
+            "create",
+            "--tenant",
+            "331100/human-resources",
+            "--name",
+            "丽水市人力资源和社会保障局",
+            "--type",
+            "qualification-certificate",
+            "--type",
+            "health-certificate",
+        ],
+    );
+    let issuer = field(&created["issuer"], "id").to_string();
+    let qualification = platform.json(
+        &hr_operator,
+        &[
+            "certificate",
+            "issue",
+            "-f",
+            &examples("issue-qualification.yaml"),
+            "--issuer",
+            &issuer,
+        ],
+    );
+    assert_eq!(field(&qualification, "status"), "CERTIFICATE_STATUS_VALID");
+
+    // A value that does not fit its claim's type is refused before sending.
+    let health = |fit: &str| {
+        let claim = format!("fit_for_work={fit}");
+        let args = vec![
+            "certificate",
+            "issue",
+            "--type",
+            "health-certificate",
+            "--issuer",
+            &issuer,
+            "--person",
+            NANNY,
+            "--claim",
+            "occupation=家政服务",
+            "--claim",
+            "examined_on=2026-11-20",
+            "--claim",
+            &claim,
+            "--validity",
+            "365d",
+        ];
+        args.into_iter().map(str::to_string).collect::<Vec<_>>()
+    };
+    let wrong = health("yes");
+    let wrong: Vec<&str> = wrong.iter().map(String::as_str).collect();
+    let (code, stderr) = platform.refused(&hr_operator, &wrong);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--claim fit_for_work=yes") && stderr.contains("true or false"),
+        "{stderr}"
+    );
+    let listed = platform.json(
+        &hr_operator,
+        &["certificate", "list", "--type", "health-certificate"],
+    );
+    assert!(
+        listed["certificates"].as_array().is_none_or(Vec::is_empty),
+        "nothing was issued: {listed}"
+    );
+    let right = health("true");
+    let right: Vec<&str> = right.iter().map(String::as_str).collect();
+    let certificate = platform.json(&hr_operator, &right);
+    let claims = certificate["claims"].as_array().unwrap();
+    assert!(
+        claims
+            .iter()
+            .any(|c| c["name"] == "fit_for_work" && c["boolValue"] == true),
+        "typed as the type declares: {certificate}"
+    );
+    assert!(
+        claims
+            .iter()
+            .any(|c| c["name"] == "examined_on" && c["dateValue"] == "2026-11-20"),
+        "{certificate}"
+    );
+
+    // Step 1: the home-service platform asks; step 2: locked until all three.
+    let consent = request_consent(&platform, &app, "3");
+    let (code, stderr) = platform.refused(&app, &["consent", "read", &consent]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("PERMISSION_DENIED") && stderr.contains("CONSENT_LOCKED"),
+        "{stderr}"
+    );
+    let unlocked = platform.json(
+        &hr_admin,
+        &["consent", "unlock", &consent, "--party", "custodian"],
+    );
+    assert_eq!(field(&unlocked, "state"), "CONSENT_STATE_PENDING");
+    platform.json(
+        &admin,
+        &["consent", "unlock", &consent, "--party", "platform"],
+    );
+    let (_, stderr) = platform.refused(&app, &["consent", "read", &consent]);
+    assert!(stderr.contains("CONSENT_LOCKED"), "{stderr}");
+    let stranger = platform.citizen("331102199202023456");
+    let (_, stderr) = platform.refused(
+        &stranger,
+        &["consent", "unlock", &consent, "--party", "holder"],
+    );
+    assert!(stderr.contains("PERMISSION_DENIED"), "{stderr}");
+    let waiting = platform.text(&nanny, &["consent", "list", "--awaiting", "holder"]);
+    assert!(
+        waiting.contains(&consent) && waiting.contains("丽水好阿姨家政平台"),
+        "{waiting}"
+    );
+    let shown = platform.text(&nanny, &["consent", "get", &consent]);
+    assert!(
+        shown.contains("hiring check") && shown.contains("awaiting:") && shown.contains("holder"),
+        "{shown}"
+    );
+    let active = platform.json(
+        &nanny,
+        &["consent", "unlock", &consent, "--party", "holder"],
+    );
+    assert_eq!(field(&active, "state"), "CONSENT_STATE_ACTIVE");
+
+    // Step 3: a read returns both certificates' claims and counts.
+    let read = platform.text(&app, &["consent", "read", &consent]);
+    assert!(
+        read.contains("reads remaining:  2")
+            && read.contains("qualification-certificate")
+            && read.contains("health-certificate")
+            && read.contains("育婴员"),
+        "{read}"
+    );
+    let revoked = platform.json(
+        &nanny,
+        &[
+            "consent",
+            "revoke",
+            &consent,
+            "--party",
+            "holder",
+            "--reason",
+            "已另择平台",
+        ],
+    );
+    assert_eq!(field(&revoked, "state"), "CONSENT_STATE_REVOKED");
+    let (_, stderr) = platform.refused(&app, &["consent", "read", &consent]);
+    assert!(
+        stderr.contains("PERMISSION_DENIED") && stderr.contains("CONSENT_REVOKED"),
+        "{stderr}"
+    );
+    let usage = platform.text(&nanny, &["consent", "usage", &consent]);
+    assert_eq!(usage.matches("ALLOWED").count(), 1, "{usage}");
+    assert_eq!(usage.matches("REFUSED_LOCKED").count(), 2, "{usage}");
+    assert_eq!(usage.matches("REFUSED_REVOKED").count(), 1, "{usage}");
+
+    // Past the limit: a one-read consent refuses the second read.
+    let once = request_consent(&platform, &app, "1");
+    platform.json(
+        &hr_admin,
+        &["consent", "unlock", &once, "--party", "custodian"],
+    );
+    platform.json(&admin, &["consent", "unlock", &once, "--party", "platform"]);
+    platform.json(&nanny, &["consent", "unlock", &once, "--party", "holder"]);
+    let first = platform.text(&app, &["consent", "read", &once]);
+    assert!(first.contains("reads remaining:  0"), "{first}");
+    let (code, stderr) = platform.refused(&app, &["consent", "read", &once]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("FAILED_PRECONDITION") && stderr.contains("CONSENT_LIMIT_REACHED"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn bad_certificate_files_flags_and_claims_exit_2_and_send_nothing() {
+    let platform = Platform::start();
+    let admin = platform_admin(&platform);
+    let operator = platform.token("market-regulation", "operator", "wang.fang");
+    let licence =
+        std::fs::read_to_string(examples("certificate-type-business-licence.yaml")).unwrap();
+
+    let wrong_enum = write_temp(
+        "type.yaml",
+        &licence.replace("CLAIM_TYPE_DECIMAL", "CLAIM_TYPE_MONEY"),
+    );
+    let (code, stderr) = platform.refused(
+        &admin,
+        &["certificate", "type", "create", "-f", path_str(&wrong_enum)],
+    );
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains(path_str(&wrong_enum))
+            && stderr.contains(
+                "certificateType.claims[3].type: unrecognized enum value 'CLAIM_TYPE_MONEY'"
+            ),
+        "{stderr}"
+    );
+
+    for (args, expected) in [
+        (
+            vec![
+                "certificate",
+                "issue",
+                "--type",
+                "business-licence",
+                "--issuer",
+                "x",
+                "--org",
+                COMPANY,
+            ],
+            "NAME:CREDITCODE",
+        ),
+        (
+            vec![
+                "certificate",
+                "issue",
+                "--type",
+                "business-licence",
+                "--issuer",
+                "x",
+                "--person",
+                "叶青",
+            ],
+            "NAME:IDNUMBER",
+        ),
+        (
+            vec![
+                "certificate",
+                "issue",
+                "--type",
+                "business-licence",
+                "--issuer",
+                "x",
+                "--claim",
+                "company_name",
+            ],
+            "NAME=VALUE",
+        ),
+        (
+            vec![
+                "certificate",
+                "issue",
+                "--type",
+                "business-licence",
+                "--issuer",
+                "x",
+                "--validity",
+                "1y",
+            ],
+            "365d",
+        ),
+        (
+            vec!["certificate", "list", "--status", "lost"],
+            "valid, suspended, revoked, expired",
+        ),
+        (
+            vec!["certificate", "verify", "--offline", "ZT1:X"],
+            "--trust-list",
+        ),
+        (
+            vec!["consent", "unlock", "c-1", "--party", "bank"],
+            "custodian, platform, holder",
+        ),
+        (
+            vec![
+                "code",
+                "link",
+                "--name",
+                "王小明",
+                "--id-number",
+                "1",
+                "--relationship",
+                "uncle",
+                "--evidence",
+                "c-1",
+            ],
+            "parent, legal-guardian, child, spouse",
+        ),
+    ] {
+        let (code, stderr) = platform.refused(&operator, &args);
+        assert_eq!(code, Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+    let not_a_trust_list = platform.refused(
+        "",
+        &[
+            "certificate",
+            "verify",
+            "--offline",
+            "--trust-list",
+            &examples("business-licence-item.yaml"),
+            "ZT1:X",
+        ],
+    );
+    assert_eq!(not_a_trust_list.0, Some(2));
+    assert!(
+        not_a_trust_list.1.contains("is not a trust list saved by"),
+        "{}",
+        not_a_trust_list.1
+    );
+
+    // Nothing reached the certificate center.
+    let types = platform.json(&admin, &["certificate", "type", "list"]);
+    assert!(
+        types["certificateTypes"]
+            .as_array()
+            .is_none_or(Vec::is_empty),
+        "{types}"
+    );
+
+    // With the type in place, a claim that does not fit is named.
+    platform.json(
+        &admin,
+        &[
+            "certificate",
+            "type",
+            "create",
+            "-f",
+            &examples("certificate-type-business-licence.yaml"),
+        ],
+    );
+    for (claim, expected) in [
+        ("registered_capital=很多", "a decimal number"),
+        ("established_on=2026/12/01", "YYYY-MM-DD"),
+        ("capital=1", "has no claim capital"),
+    ] {
+        let (code, stderr) = platform.refused(
+            &operator,
+            &[
+                "certificate",
+                "issue",
+                "--type",
+                "business-licence",
+                "--issuer",
+                "0193a1b2-0000-7000-8000-000000000000",
+                "--org",
+                "丽水青瓷文化有限公司:91331100MA2HK7Q34E",
+                "--claim",
+                "company_name=丽水青瓷文化有限公司",
+                "--claim",
+                claim,
+            ],
+        );
+        assert_eq!(code, Some(2), "{claim}: {stderr}");
+        assert!(
+            stderr.contains(&format!("--claim {claim}")) && stderr.contains(expected),
+            "{claim}: {stderr}"
+        );
+    }
+    let issued = platform.json(&operator, &["certificate", "list"]);
+    assert!(
+        issued["certificates"].as_array().is_none_or(Vec::is_empty),
+        "{issued}"
+    );
+    let _ = std::fs::remove_file(wrong_enum);
 }

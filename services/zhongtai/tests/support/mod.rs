@@ -67,13 +67,18 @@ impl Platform {
 
     /// A development token for `subject` acting for 331100/`department`.
     pub fn token(&self, department: &str, role: &str, subject: &str) -> String {
+        self.token_of("331100", department, role, subject)
+    }
+
+    /// A development token for `subject` acting for `division`/`department`.
+    pub fn token_of(&self, division: &str, department: &str, role: &str, subject: &str) -> String {
         let output = self.run(
             "",
             &[
                 "token",
                 "issue",
                 "--tenant",
-                "331100",
+                division,
                 "--dept",
                 department,
                 "--role",
@@ -87,6 +92,48 @@ impl Platform {
             .expect("a token is text")
             .trim()
             .to_string()
+    }
+
+    /// A citizen signed in to a micro app: the subject is their holder key.
+    pub fn citizen(&self, id_number: &str) -> String {
+        self.token_of(
+            "331100",
+            "",
+            "viewer",
+            &format!("person:resident-id-card:{id_number}"),
+        )
+    }
+
+    /// A command run for its outcome: the exit code and the JSON it printed
+    /// (verification prints its result and exits 1 unless VALID).
+    pub fn verdict(&self, token: &str, args: &[&str]) -> (Option<i32>, Value) {
+        let mut args = args.to_vec();
+        args.push("--json");
+        let output = self.run(token, &args);
+        let printed = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+            panic!(
+                "zhongtai {}: not JSON ({e}): {}{}",
+                args.join(" "),
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            )
+        });
+        (output.status.code(), printed)
+    }
+
+    /// Runs a command that must fail; returns its exit code and stderr.
+    pub fn refused(&self, token: &str, args: &[&str]) -> (Option<i32>, String) {
+        let output = self.run(token, args);
+        assert!(
+            !output.status.success(),
+            "zhongtai {} succeeded: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stdout)
+        );
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
     }
 
     pub fn run(&self, token: &str, args: &[&str]) -> Output {
@@ -171,6 +218,13 @@ pub fn field<'a>(value: &'a Value, name: &str) -> &'a str {
 pub fn write_temp(name: &str, text: &str) -> PathBuf {
     let path = std::env::temp_dir().join(format!("{}-{name}", uuid::Uuid::new_v4()));
     std::fs::write(&path, text).expect("temporary file");
+    path
+}
+
+/// A fresh temporary folder for files a command writes.
+pub fn temp_dir() -> PathBuf {
+    let path = std::env::temp_dir().join(format!("zhongtai-cli-files-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&path).expect("temporary folder");
     path
 }
 

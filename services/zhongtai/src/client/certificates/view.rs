@@ -145,8 +145,7 @@ pub fn print_verification(result: &pb::VerificationResult) {
     let checked = if result.status_checked {
         "revocation and suspension checked (online)"
     } else {
-        "revocation and suspension not checked: offline verification checks the signature \
-         against the trust list and the validity window only"
+        "revocation and suspension not checked (offline: signature, trust list and validity only)"
     };
     print_details(&[
         ("outcome", outcome(result.outcome())),

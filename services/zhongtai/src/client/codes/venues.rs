@@ -264,16 +264,19 @@ pub async fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
             device_id: args.device.unwrap_or_default(),
         })
         .await;
-    if let Err(status) = &answer {
-        if matches!(
-            status.code(),
+    let unknown = |code| {
+        matches!(
+            code,
             tonic::Code::Unavailable | tonic::Code::DeadlineExceeded | tonic::Code::Unknown
-        ) {
-            eprintln!(
-                "the scan may or may not have been recorded: retry with --scan-id {scan_id} \
-                 (a repeated scan id is recorded once)"
-            );
-        }
+        )
+    };
+    if let Err(status) = &answer
+        && unknown(status.code())
+    {
+        eprintln!(
+            "the scan may or may not have been recorded: retry with --scan-id {scan_id} \
+             (a repeated scan id is recorded once)"
+        );
     }
     let scan = answer.answer("record the scan")?.scan.unwrap_or_default();
     if args.json {
