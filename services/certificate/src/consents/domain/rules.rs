@@ -8,7 +8,7 @@
 //! DECLINED             REVOKED          PENDING/ACTIVE ──period over──▶ EXPIRED
 //! ```
 
-use chrono::{DateTime, Months, Utc};
+use chrono::{DateTime, Months, SubsecRound, Utc};
 use uuid::Uuid;
 use zhongtai_kit::Actor;
 
@@ -74,8 +74,10 @@ pub fn open(
     actor: Actor,
     now: DateTime<Utc>,
 ) -> Result<Change, CertificateError> {
-    let start = request.start.unwrap_or(now);
-    let end = request.end;
+    // Databases keep microseconds: so do the stored, signed and returned
+    // terms.
+    let start = request.start.unwrap_or(now).trunc_subsecs(6);
+    let end = request.end.trunc_subsecs(6);
     if end <= start {
         return Err(CertificateError::invalid(
             "period.end_time",
