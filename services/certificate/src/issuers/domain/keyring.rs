@@ -171,7 +171,7 @@ impl KeyCache {
         if !stale(self.current().as_deref()) {
             return Ok(false);
         }
-        self.rebuild(|current| stale(current)).await?;
+        self.rebuild(stale).await?;
         Ok(true)
     }
 

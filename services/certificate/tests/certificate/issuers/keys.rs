@@ -14,7 +14,7 @@ use zhongtai_contracts::common::v1 as common;
 use zhongtai_credential::{KeySealer, PublicKey};
 use zhongtai_kit::Role;
 
-use super::{assert_denied, assert_invalid};
+use super::{Spoil, assert_denied, assert_invalid};
 use crate::support::*;
 
 fn tenant(key: &str) -> common::Tenant {
@@ -302,7 +302,7 @@ async fn bad_issuers_name_each_field_and_write_nothing() {
         .await
         .unwrap_err();
     assert_invalid(&unknown_type, "certificate_types[1]");
-    let cases: Vec<(&str, Box<dyn Fn(&mut pb::CreateIssuerRequest)>)> = vec![
+    let cases: Vec<(&str, Spoil<pb::CreateIssuerRequest>)> = vec![
         ("request_id", Box::new(|r| r.request_id.clear())),
         ("request_id", Box::new(|r| r.request_id = "r".repeat(129))),
         ("name", Box::new(|r| r.name = " ".into())),

@@ -7,6 +7,9 @@ mod types;
 
 use tonic::{Code, Status};
 
+/// Spoils one field of a good request.
+pub type Spoil<T> = Box<dyn Fn(&mut T)>;
+
 /// INVALID_ARGUMENT naming `field` (in the message or the BadRequest
 /// details).
 pub fn assert_invalid(status: &Status, field: &str) {

@@ -8,7 +8,7 @@ use zhongtai_contracts::certificate::v1::certificate_service_server::Certificate
 use zhongtai_contracts::common::v1::PageRequest;
 use zhongtai_kit::Role;
 
-use super::{assert_denied, assert_invalid};
+use super::{Spoil, assert_denied, assert_invalid};
 use crate::support::*;
 
 fn create_request(
@@ -146,7 +146,7 @@ async fn the_same_request_id_answers_the_same_and_a_different_body_is_refused() 
 async fn bad_types_name_each_field_and_write_nothing() {
     let h = Harness::postgres().await;
     let admin = platform_admin();
-    let cases: Vec<(&str, Box<dyn Fn(&mut pb::CertificateType)>)> = vec![
+    let cases: Vec<(&str, Spoil<pb::CertificateType>)> = vec![
         ("certificate_type.code", Box::new(|t| t.code = "BL".into())),
         (
             "certificate_type.code",
