@@ -641,6 +641,38 @@ fn s2_continued_the_licence_is_issued_verified_online_and_offline_and_revoked() 
     assert_eq!(String::from_utf8_lossy(&checked.stdout).trim(), COMPANY);
     assert!(!pyjwt_company_name(&jwks, &forged).status.success());
 
+    // Suspended, then reinstated: online verifiers see both.
+    let suspended = platform.json(
+        &operator,
+        &[
+            "certificate",
+            "suspend",
+            &licence_id,
+            "--reason",
+            "经营异常核查",
+        ],
+    );
+    assert_eq!(field(&suspended, "status"), "CERTIFICATE_STATUS_SUSPENDED");
+    let (code, result) = platform.verdict(&bank, &["certificate", "verify", &token]);
+    assert_eq!(code, Some(1), "{result}");
+    assert_eq!(outcome(&result), "VERIFICATION_OUTCOME_SUSPENDED");
+    let reinstated = platform.text(
+        &operator,
+        &[
+            "certificate",
+            "reinstate",
+            &licence_id,
+            "--reason",
+            "核查完毕",
+        ],
+    );
+    assert!(
+        reinstated.contains("status:         VALID") && reinstated.contains("核查完毕"),
+        "{reinstated}"
+    );
+    let (code, result) = platform.verdict(&bank, &["certificate", "verify", &token]);
+    assert_eq!(code, Some(0), "{result}");
+
     // Revoked: online verifiers see it; the offline check cannot.
     let revoked = platform.json(
         &operator,
@@ -659,6 +691,34 @@ fn s2_continued_the_licence_is_issued_verified_online_and_offline_and_revoked() 
     let (code, result) = offline(&token);
     assert_eq!(code, Some(0), "{result}");
     assert_eq!(outcome(&result), "VERIFICATION_OUTCOME_VALID");
+    let (_, stderr) = platform.refused(
+        &operator,
+        &[
+            "certificate",
+            "reinstate",
+            &licence_id,
+            "--reason",
+            "误操作",
+        ],
+    );
+    assert!(stderr.contains("FAILED_PRECONDITION"), "{stderr}");
+
+    // A new key: the old one is retired and keeps verifying what it signed.
+    let rotated = platform.json(&admin, &["certificate", "issuer", "rotate-key", &issuer]);
+    let old_key = field(&created["signingKey"], "keyId");
+    assert_eq!(field(&rotated["retiredKey"], "keyId"), old_key, "{rotated}");
+    assert_eq!(
+        field(&rotated["retiredKey"], "state"),
+        "SIGNING_KEY_STATE_RETIRED"
+    );
+    let keys = platform.text(&admin, &["certificate", "issuer", "keys", &issuer]);
+    assert!(
+        keys.contains(old_key)
+            && keys.contains("RETIRED")
+            && keys.contains(field(&rotated["newKey"], "keyId"))
+            && keys.contains("ACTIVE"),
+        "{keys}"
+    );
     let _ = std::fs::remove_dir_all(files);
 }
 
@@ -872,6 +932,23 @@ fn s3_a_nannys_records_are_read_only_once_all_three_parties_unlock() {
     assert_eq!(usage.matches("ALLOWED").count(), 1, "{usage}");
     assert_eq!(usage.matches("REFUSED_LOCKED").count(), 2, "{usage}");
     assert_eq!(usage.matches("REFUSED_REVOKED").count(), 1, "{usage}");
+
+    // A party may refuse to unlock: the consent ends there.
+    let declined = request_consent(&platform, &app, "3");
+    let ended = platform.json(
+        &hr_admin,
+        &[
+            "consent",
+            "decline",
+            &declined,
+            "--party",
+            "custodian",
+            "--reason",
+            "资料不全",
+        ],
+    );
+    assert_eq!(field(&ended, "state"), "CONSENT_STATE_DECLINED");
+    assert_eq!(field(&ended, "endedBy"), "CONSENT_PARTY_CUSTODIAN");
 
     // Past the limit: a one-read consent refuses the second read.
     let once = request_consent(&platform, &app, "1");
