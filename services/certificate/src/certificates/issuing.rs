@@ -129,10 +129,20 @@ impl Certificates {
                 tracing::info!(certificate = %record.id, certificate_type = record.certificate_type.as_str(), issuer = %record.issuer_id, "certificate issued");
                 Ok(record)
             }
-            Issued::Existing(existing) if existing.application_id == request.application_id => {
-                replayed(existing, &request, caller)
+            // A concurrent request won the race: with this request id (a
+            // retry), or for this application.
+            Issued::Existing(existing) if same_request(&existing, &request, &caller.tenant) => {
+                Ok(existing)
             }
-            Issued::Existing(existing) => issued_for_application(existing, &request, caller),
+            Issued::Existing(existing)
+                if request.application_id.is_some()
+                    && existing.application_id == request.application_id =>
+            {
+                issued_for_application(existing, &request, caller)
+            }
+            Issued::Existing(_) => Err(CertificateError::RequestIdReused(
+                request.request_id.clone(),
+            )),
         }
     }
 
