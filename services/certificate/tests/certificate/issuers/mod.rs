@@ -2,6 +2,7 @@
 
 mod keys;
 mod listing;
+mod rotation;
 mod trust_list;
 mod types;
 
