@@ -18,11 +18,15 @@
 //!   subject `person:<id-type>:<id-number>`) is the consent holder's
 //!   `Holder::key()`.
 //!
+//! The holder is a person: nobody signs in as an organisation, so a
+//! consent about one could never be unlocked and is refused at request.
+//!
 //! Unlocking, declining or revoking for a party one is not is
-//! `PERMISSION_DENIED` (`NOT_CONSENT_PARTY`) and changes nothing.
+//! `PERMISSION_DENIED` (`NOT_CONSENT_PARTY`) and changes nothing, whoever
+//! asks; likewise a read by anyone but the app is refused (and logged).
 //! `GetConsent`, `ListConsents` and `ListConsentUsage` show a consent to its
 //! three parties and its app only; to everyone else it does not exist
-//! (`NOT_FOUND`), so consent ids reveal nothing.
+//! (`NOT_FOUND`).
 //!
 //! # Reads
 //! A read is decided in one transaction with a guarded update (ACTIVE,

@@ -10,6 +10,7 @@
 
 use chrono::{DateTime, Months, SubsecRound, Utc};
 use uuid::Uuid;
+use zhongtai_credential::Holder;
 use zhongtai_kit::Actor;
 
 use super::model::{Consent, ConsentRequest, ConsentState, Ending, Party, Period, Terms, Unlock};
@@ -74,6 +75,14 @@ pub fn open(
     actor: Actor,
     now: DateTime<Utc>,
 ) -> Result<Change, CertificateError> {
+    if !matches!(request.holder, Holder::Person { .. }) {
+        // The holder party unlocks signed in as the person; nobody signs
+        // in as an organisation, so such a consent could never open.
+        return Err(CertificateError::invalid(
+            "holder",
+            "must be a person: the holder unlocks a consent signed in as that person",
+        ));
+    }
     // Databases keep microseconds: so do the stored, signed and returned
     // terms.
     let start = request.start.unwrap_or(now).trunc_subsecs(6);

@@ -70,8 +70,8 @@ impl ConsentWorkflow {
         {
             return same_request(existing, &used_for, &fingerprint, &request.request_id);
         }
-        self.check_scope(&request).await?;
         let mut change = rules::open(&request, Uuid::now_v7(), actor_of(caller), now())?;
+        self.check_scope(&request).await?;
         self.seal(&mut change.consent).await?;
         let audit = audit_trail::allowed(caller, change.action, target(&change.consent));
         match self

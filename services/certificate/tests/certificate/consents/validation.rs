@@ -9,7 +9,7 @@ use zhongtai_contracts::common::v1 as common;
 use zhongtai_kit::proto::timestamp;
 
 use super::world::*;
-use crate::support::{business_licence_type, by, create_type, person};
+use crate::support::{business_licence_type, by, create_type, organization, person};
 
 /// Asserts `answer` is INVALID_ARGUMENT naming `field`.
 fn assert_invalid<T: std::fmt::Debug>(what: &str, answer: Result<T, Status>, field: &str) {
@@ -105,6 +105,14 @@ async fn bad_consent_requests_name_the_field_and_write_nothing() {
                 ..good.clone()
             },
             "holder.person.id_number",
+        ),
+        (
+            "an organisation",
+            pb::RequestConsentRequest {
+                holder: Some(organization("丽水青瓷有限公司", "91331100MA2A0B1C2D")),
+                ..good.clone()
+            },
+            "holder",
         ),
         (
             "no custodian",

@@ -344,3 +344,16 @@ fn fingerprints_tell_requests_apart() {
     };
     assert_ne!(base.fingerprint(), other.fingerprint());
 }
+
+#[test]
+fn only_persons_can_be_asked_for_consent() {
+    let request = ConsentRequest {
+        holder: Holder::Organization {
+            name: "丽水青瓷有限公司".into(),
+            unified_social_credit_code: "91331100MA2A0B1C2D".into(),
+        },
+        ..request()
+    };
+    let refused = rules::open(&request, Uuid::nil(), actor("app"), t0());
+    assert_eq!(refused.err().map(invalid_field).as_deref(), Some("holder"));
+}
