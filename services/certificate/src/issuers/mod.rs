@@ -71,19 +71,30 @@ impl Issuers {
         api::IssuerHandlers::new(self.admin.clone(), self.types.clone())
     }
 
-    /// Keeps the trust list current with changes other instances make.
+    /// Keeps the trust list current with changes other instances make, and
+    /// retired keys verifying as long as what they signed.
     pub fn background(self: &Arc<Self>, stop: CancellationToken) -> Vec<BackgroundTask> {
         let keys = self.keys.clone();
-        let interval = self.deps.config.refresh_interval();
-        vec![Box::pin(zhongtai_kit::timers::every(
+        let refresh = zhongtai_kit::timers::every(
             "certificate.trust-list-refresh",
-            interval,
-            stop,
+            self.deps.config.refresh_interval(),
+            stop.clone(),
             move || {
                 let keys = keys.clone();
                 async move { keys.refresh().await.map(usize::from) }
             },
-        ))]
+        );
+        let admin = self.admin.clone();
+        let catch_up = zhongtai_kit::timers::every(
+            "certificate.retired-key-expiry",
+            self.deps.config.timer_interval(),
+            stop,
+            move || {
+                let admin = admin.clone();
+                async move { admin.catch_up_retired_keys().await }
+            },
+        );
+        vec![Box::pin(refresh), Box::pin(catch_up)]
     }
 }
 

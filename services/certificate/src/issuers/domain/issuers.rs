@@ -9,7 +9,7 @@ use zhongtai_kit::{Actor, Caller, Page, PageQuery, audit_trail};
 use super::authority::Authority;
 use super::issuer::{Issuer, IssuerDraft, IssuerState, IssuerUpdate};
 use super::keyring::KeyCache;
-use super::keys::{KeyRecord, KeyState, MAX_REASON_CHARS, new_issuer_key};
+use super::keys::{KeyRecord, KeyState, MAX_REASON_CHARS, new_issuer_key, rotation_grace};
 use super::ports::{
     IssuerChange, IssuerFilter, IssuerRepository, IssuerVisibility, NewIssuer, Revocation,
     Rotation, Saved, TypeRepository,
@@ -481,6 +481,52 @@ impl IssuerAdmin {
             issuer_tenant: issuer.tenant,
             key,
         })
+    }
+
+    /// Extends the `verify_until` of recently retired keys to certificates
+    /// they signed that were stored after the rotation read them (issued
+    /// with the old key while the rotation committed). Returns how many
+    /// keys it extended.
+    pub async fn catch_up_retired_keys(&self) -> Result<usize, CertificateError> {
+        let now = crate::shared::now().trunc_subsecs(6);
+        let mut extended = 0;
+        for key in self
+            .issuers
+            .retired_since(now - rotation_grace() * 2)
+            .await?
+        {
+            let latest = self.issuers.latest_expiry(&key.key_id).await?;
+            let Some(retired_at) = key.retired_at else {
+                continue;
+            };
+            let needed = latest.verify_until(retired_at);
+            let later = match (needed, key.verify_until) {
+                (None, Some(_)) => true,
+                (Some(needed), Some(current)) => needed > current,
+                (_, None) => false,
+            };
+            if !later {
+                continue;
+            }
+            // The center's own key work, for no tenant.
+            let audit = zhongtai_audit::AuditRecord::new(
+                "certificate",
+                "",
+                "certificate.signing_key.extend",
+                format!("signing_key/{}", key.key_id),
+                zhongtai_audit::Outcome::Allowed,
+            );
+            if let Saved::Saved(list) = self
+                .issuers
+                .extend_verify_until(&key, needed, &audit)
+                .await?
+            {
+                tracing::info!(key = %key.key_id, verify_until = ?needed, "a retired key verifies longer: it signed a certificate during its rotation");
+                self.install(list).await;
+                extended += 1;
+            }
+        }
+        Ok(extended)
     }
 
     /// Puts a just-committed list in place; a failure here leaves the

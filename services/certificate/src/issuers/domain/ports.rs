@@ -205,6 +205,21 @@ pub trait IssuerRepository: Send + Sync + 'static {
         audit: &AuditRecord,
     ) -> Result<Saved<TrustList>, CertificateError>;
 
+    /// Keys retired since `since` that stop verifying at some point.
+    async fn retired_since(
+        &self,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<KeyRecord>, CertificateError>;
+
+    /// Sets a retired key's `verify_until` later (`None`: forever) and
+    /// publishes the list; `Conflict` when it changed meanwhile.
+    async fn extend_verify_until(
+        &self,
+        key: &KeyRecord,
+        verify_until: Option<chrono::DateTime<chrono::Utc>>,
+        audit: &AuditRecord,
+    ) -> Result<Saved<TrustList>, CertificateError>;
+
     async fn trust_list_version(&self) -> Result<i64, CertificateError>;
 
     /// The current list, revoked keys left out.

@@ -291,6 +291,31 @@ impl IssuerRepository for SeaIssuers {
         Ok(Saved::Saved(list))
     }
 
+    async fn retired_since(
+        &self,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<KeyRecord>, CertificateError> {
+        keys::retired_since(&self.db, since).await
+    }
+
+    async fn extend_verify_until(
+        &self,
+        key: &KeyRecord,
+        verify_until: Option<chrono::DateTime<chrono::Utc>>,
+        audit: &AuditRecord,
+    ) -> Result<Saved<TrustList>, CertificateError> {
+        let txn = self.db.begin().await.map_err(storage)?;
+        if !keys::set_verify_until(&txn, key, verify_until).await? {
+            return Ok(Saved::Conflict);
+        }
+        let now = crate::shared::now().trunc_subsecs(6);
+        let (list, published_list) = trust_list::publish_next(&txn, now).await?;
+        record(&txn, vec![published_list], audit).await?;
+        txn.commit().await.map_err(storage)?;
+        self.outbox.notify_one();
+        Ok(Saved::Saved(list))
+    }
+
     async fn trust_list_version(&self) -> Result<i64, CertificateError> {
         trust_list::version(&self.db).await
     }

@@ -160,6 +160,40 @@ pub(super) async fn retire<C: ConnectionTrait>(
     Ok(updated.rows_affected == 1)
 }
 
+pub(super) async fn retired_since(
+    db: &DatabaseConnection,
+    since: DateTime<Utc>,
+) -> Result<Vec<KeyRecord>, CertificateError> {
+    platform_wide::<Entity>()
+        .filter(Column::State.eq(KeyState::Retired.as_str()))
+        .filter(Column::RetiredAt.gt(since))
+        .filter(Column::VerifyUntil.is_not_null())
+        .all(db)
+        .await
+        .map_err(storage)?
+        .iter()
+        .map(key_from_row)
+        .collect()
+}
+
+/// Moves a retired key's `verify_until` from what `key` says it is;
+/// `false` when it changed meanwhile.
+pub(super) async fn set_verify_until<C: ConnectionTrait>(
+    txn: &C,
+    key: &KeyRecord,
+    verify_until: Option<DateTime<Utc>>,
+) -> Result<bool, CertificateError> {
+    let updated = platform_wide_update::<Entity>()
+        .col_expr(Column::VerifyUntil, Expr::value(verify_until))
+        .filter(Column::KeyId.eq(key.key_id.as_str()))
+        .filter(Column::State.eq(KeyState::Retired.as_str()))
+        .filter(Column::VerifyUntil.eq(key.verify_until))
+        .exec(txn)
+        .await
+        .map_err(storage)?;
+    Ok(updated.rows_affected == 1)
+}
+
 /// Revokes a key still in state `previous`; `false` when it was not.
 pub(super) async fn mark_revoked<C: ConnectionTrait>(
     txn: &C,

@@ -2,6 +2,7 @@
 //! last of them expires (or forever, when one never does), old
 //! certificates keep verifying and new ones are signed with the new key.
 
+use sea_orm::ConnectionTrait;
 use zhongtai_certificate::shared::Keyring;
 use zhongtai_contracts::certificate::v1 as pb;
 use zhongtai_contracts::certificate::v1::certificate_service_server::CertificateService;
@@ -101,4 +102,60 @@ async fn a_key_that_signed_a_certificate_without_expiry_verifies_forever() {
             .verify_until
             .is_none()
     );
+}
+
+/// A certificate signed with the old key but stored only after the
+/// rotation read the key's certificates (issuance racing the rotation).
+#[tokio::test]
+async fn a_certificate_stored_after_the_rotation_extends_the_retired_key() {
+    let h = Harness::postgres().await;
+    let issuer = licence_issuer(&h).await;
+    let old_key = issuer.active_key_id.clone();
+    let retired = rotate(&h, &issuer.id).await.retired_key.unwrap();
+    let grace_end = retired.verify_until_time.unwrap();
+    let late = issue(&h, &issuer_operator(MARKET), licence_request(&issuer))
+        .await
+        .unwrap();
+    h.db.execute_unprepared(&format!(
+        "UPDATE certificates SET key_id = '{old_key}' WHERE id = '{}'",
+        late.id
+    ))
+    .await
+    .unwrap();
+    let until = late.valid_until_time.unwrap();
+    assert!(until.seconds > grace_end.seconds);
+    let extended = zhongtai_testkit::eventually(
+        std::time::Duration::from_secs(10),
+        "the retired key's verify_until to reach the late certificate's expiry",
+        || async {
+            let keys = h
+                .api
+                .list_signing_keys(by(
+                    &platform_admin(),
+                    pb::ListSigningKeysRequest {
+                        issuer_id: issuer.id.clone(),
+                        page: None,
+                    },
+                ))
+                .await
+                .ok()?
+                .into_inner()
+                .keys;
+            let key = keys.into_iter().find(|k| k.key_id == old_key)?;
+            (key.verify_until_time != Some(grace_end)).then_some(key)
+        },
+    )
+    .await;
+    assert_eq!(extended.verify_until_time, Some(until));
+    assert_eq!(extended.state(), pb::SigningKeyState::Retired);
+    zhongtai_testkit::eventually(
+        std::time::Duration::from_secs(10),
+        "the trust store to carry the extension",
+        || async {
+            let store = h.center.issuers.trust_store().await.ok()?;
+            let until = store.issuer_key(&old_key)?.verify_until?;
+            (until.timestamp() >= late.valid_until_time.unwrap().seconds).then_some(())
+        },
+    )
+    .await;
 }
