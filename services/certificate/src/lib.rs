@@ -64,8 +64,7 @@ impl Center {
         outbox: Arc<Notify>,
         config: CertificateConfig,
     ) -> Result<Self, CertificateError> {
-        let sealer = KeySealer::from_base64(config.key_encryption_key.expose())
-            .map_err(|e| CertificateError::Keys(format!("certificate.key_encryption_key: {e}")))?;
+        let sealer = sealer(&config)?;
         let deps = Deps {
             db,
             outbox,
@@ -130,8 +129,7 @@ pub struct CertificateModule {
 impl CertificateModule {
     /// Refuses a configuration without a usable key encryption key.
     pub fn new(config: CertificateConfig) -> Result<Self, CertificateError> {
-        KeySealer::from_base64(config.key_encryption_key.expose())
-            .map_err(|e| CertificateError::Keys(format!("certificate.key_encryption_key: {e}")))?;
+        sealer(&config)?;
         Ok(Self {
             config,
             center: OnceLock::new(),
