@@ -236,9 +236,20 @@ async fn only_the_consents_app_reads_and_other_readers_are_logged() {
             ),
         ]
     );
+    assert_eq!(
+        w.audited("certificate.consent.read", &consent.id, "denied")
+            .await,
+        3,
+        "each refusal is audited"
+    );
     assert!(
         w.read(&consent.id).await.is_ok(),
         "the app itself still reads"
+    );
+    assert_eq!(
+        w.audited("certificate.consent.read", &consent.id, "allowed")
+            .await,
+        1
     );
 }
 

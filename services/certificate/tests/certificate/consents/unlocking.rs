@@ -100,6 +100,17 @@ async fn the_third_unlock_activates_and_unlocking_again_changes_nothing() {
         w.events("certificate.consent.activated", &consent.id).await,
         1
     );
+    assert_eq!(
+        w.audited("certificate.consent.request", &consent.id, "allowed")
+            .await,
+        1
+    );
+    assert_eq!(
+        w.audited("certificate.consent.unlock", &consent.id, "allowed")
+            .await,
+        3,
+        "each unlock audited once"
+    );
 }
 
 #[tokio::test]

@@ -398,6 +398,17 @@ impl World {
             .await
     }
 
+    /// Audit records of `action` on consent `id` that ended `outcome`
+    /// (`allowed`, `denied`).
+    pub async fn audited(&self, action: &str, id: &str, outcome: &str) -> i64 {
+        self.h
+            .count(&format!(
+                "audit_log WHERE action = '{action}' AND target = 'consent/{id}' \
+                 AND outcome = '{outcome}'"
+            ))
+            .await
+    }
+
     /// Rows of the consent tables, the outbox and the audit log.
     pub async fn footprint(&self) -> [i64; 4] {
         [
