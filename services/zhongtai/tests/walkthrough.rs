@@ -516,6 +516,11 @@ fn s2_continued_the_licence_is_issued_verified_online_and_offline_and_revoked() 
         created["issuer"]["activeKeyId"], created["signingKey"]["keyId"],
         "{created}"
     );
+    let shown = platform.text(&admin, &["certificate", "issuer", "get", &issuer]);
+    assert!(
+        shown.contains("331100/market-regulation") && shown.contains("ACTIVE"),
+        "{shown}"
+    );
     let issuers = platform.text(&admin, &["certificate", "issuer", "list"]);
     assert!(
         issuers.contains(&issuer) && issuers.contains("business-licence"),
@@ -966,6 +971,327 @@ fn s3_a_nannys_records_are_read_only_once_all_three_parties_unlock() {
         stderr.contains("FAILED_PRECONDITION") && stderr.contains("CONSENT_LIMIT_REACHED"),
         "{stderr}"
     );
+}
+
+const PARENT_ID: &str = "331102198805056789";
+
+/// Today in China Standard Time, as the walkthrough's `date +%F` gives it
+/// on a machine set to that zone.
+fn today() -> String {
+    let offset = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8 is an offset");
+    chrono::Utc::now()
+        .with_timezone(&offset)
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
+#[test]
+fn s5_codes_for_a_holder_a_family_and_a_printout_are_scanned_and_traced() {
+    let platform = Platform::start();
+    let admin = platform_admin(&platform);
+    let health = platform.token("health", "operator", "jiang.wei");
+    let museum = platform.token("culture-tourism", "operator", "guo.qing");
+    let museum_admin = platform.token("culture-tourism", "admin", "tang.li");
+    let parent = platform.citizen(PARENT_ID);
+    let files = temp_dir();
+
+    for file in [
+        "certificate-type-health.yaml",
+        "certificate-type-birth-medical.yaml",
+    ] {
+        platform.json(
+            &admin,
+            &["certificate", "type", "create", "-f", &examples(file)],
+        );
+    }
+    let created = platform.json(
+        &admin,
+        &[
+            "certificate",
+            "issuer",
+            "create",
+            "--tenant",
+            "331100/health",
+            "--name",
+            "丽水市卫生健康委员会",
+            "--type",
+            "health-certificate",
+            "--type",
+            "birth-medical-certificate",
+        ],
+    );
+    let issuer = field(&created["issuer"], "id").to_string();
+    platform.json(
+        &health,
+        &[
+            "certificate",
+            "issue",
+            "--type",
+            "health-certificate",
+            "--issuer",
+            &issuer,
+            "--person",
+            "王芳:331102198805056789",
+            "--claim",
+            "occupation=教师",
+            "--claim",
+            "examined_on=2026-10-01",
+            "--claim",
+            "fit_for_work=true",
+        ],
+    );
+    let first_birth = platform.json(
+        &health,
+        &[
+            "certificate",
+            "issue",
+            "-f",
+            &examples("issue-birth-medical-certificate.yaml"),
+            "--issuer",
+            &issuer,
+        ],
+    );
+    let second_birth = platform.json(
+        &health,
+        &[
+            "certificate",
+            "issue",
+            "--type",
+            "birth-medical-certificate",
+            "--issuer",
+            &issuer,
+            "--person",
+            "王小红:331102201903031236",
+            "--claim",
+            "birth_date=2019-03-03",
+            "--claim",
+            "birth_place=丽水市中心医院",
+            "--claim",
+            "mother_name=王芳",
+            "--claim",
+            "mother_id_number=331102198805056789",
+        ],
+    );
+
+    // Step 1: the parent's own code, with its image.
+    let image = files.join("my-code.png");
+    let shown = platform.text(
+        &parent,
+        &["code", "show", "--qr", "png", "--out", path_str(&image)],
+    );
+    assert!(
+        shown.contains("PERSONAL") && shown.contains("NORMAL (green)") && shown.contains("ZT1:"),
+        "{shown}"
+    );
+    assert!(std::fs::read(&image).unwrap().starts_with(b"\x89PNG"));
+    let own = platform.json(&parent, &["code", "show"]);
+    let own_payload = field(&own["code"], "qrPayload").to_string();
+
+    // Family codes for two children, each linked by a birth certificate
+    // naming parent and child; another child's certificate proves nothing.
+    let (code, stderr) = platform.refused(
+        &parent,
+        &[
+            "code",
+            "link",
+            "--name",
+            "王小红",
+            "--id-number",
+            "331102201903031236",
+            "--relationship",
+            "parent",
+            "--evidence",
+            field(&first_birth, "id"),
+        ],
+    );
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("FAILED_PRECONDITION") && stderr.contains("does not name both"),
+        "{stderr}"
+    );
+    for (name, id, birth) in [
+        ("王小明", "331102201601011234", &first_birth),
+        ("王小红", "331102201903031236", &second_birth),
+    ] {
+        let link = platform.json(
+            &parent,
+            &[
+                "code",
+                "link",
+                "--name",
+                name,
+                "--id-number",
+                id,
+                "--relationship",
+                "parent",
+                "--evidence",
+                field(birth, "id"),
+            ],
+        );
+        assert_eq!(field(&link, "state"), "DEPENDANT_STATE_ACTIVE");
+    }
+    let dependants = platform.text(&parent, &["code", "dependants"]);
+    assert!(
+        dependants.contains("王小明")
+            && dependants.contains("王小红")
+            && dependants.contains("PARENT"),
+        "{dependants}"
+    );
+    let family = platform.json(&parent, &["code", "family"]);
+    let family_codes = family["codes"].as_array().unwrap();
+    assert_eq!(family_codes.len(), 2, "{family}");
+    assert!(
+        family_codes.iter().all(|c| c["kind"] == "CODE_KIND_FAMILY"),
+        "{family}"
+    );
+    let family_text = platform.text(&parent, &["code", "family"]);
+    assert_eq!(family_text.matches("FAMILY").count(), 2, "{family_text}");
+
+    // A printable code for a person without a phone, from the counter.
+    let printout = files.join("wang-fang-offline.png");
+    let offline = platform.json(
+        &health,
+        &[
+            "code",
+            "offline",
+            "--name",
+            "王芳",
+            "--id-number",
+            PARENT_ID,
+            "--validity",
+            "90d",
+            "--out",
+            path_str(&printout),
+        ],
+    );
+    assert_eq!(field(&offline, "kind"), "CODE_KIND_OFFLINE");
+    assert!(std::fs::read(&printout).unwrap().starts_with(b"\x89PNG"));
+    let offline_id = field(&offline, "id").to_string();
+    let offline_payload = field(&offline, "qrPayload").to_string();
+
+    // Step 2: a venue scans each code; each is verified and recorded.
+    let venue = platform.json(
+        &museum,
+        &[
+            "code",
+            "venue",
+            "register",
+            "--name",
+            "丽水市博物馆",
+            "--address",
+            "丽水市莲都区",
+            "--division",
+            "331100",
+        ],
+    );
+    let venue_id = field(&venue, "id").to_string();
+    let venues = platform.text(&museum, &["code", "venue", "list"]);
+    assert!(venues.contains("丽水市博物馆"), "{venues}");
+    let (code, verified) = platform.verdict(&museum, &["code", "verify", &own_payload]);
+    assert_eq!(code, Some(0), "{verified}");
+    assert_eq!(
+        field(&verified["result"], "outcome"),
+        "VERIFICATION_OUTCOME_VALID"
+    );
+    let payloads: Vec<String> = std::iter::once(own_payload.clone())
+        .chain(
+            family_codes
+                .iter()
+                .map(|c| field(c, "qrPayload").to_string()),
+        )
+        .chain(std::iter::once(offline_payload.clone()))
+        .collect();
+    for payload in &payloads {
+        let scan = platform.text(
+            &museum,
+            &[
+                "code", "scan", "--venue", &venue_id, "--device", "gate-1", payload,
+            ],
+        );
+        assert!(
+            scan.contains("outcome:") && scan.contains("VALID") && scan.contains("gate-1"),
+            "{scan}"
+        );
+    }
+    // A retried scan, with the scan id of the first try, is recorded once.
+    let scan_id = uuid::Uuid::new_v4().to_string();
+    for _ in 0..2 {
+        let (code, retried) = platform.verdict(
+            &museum,
+            &[
+                "code",
+                "scan",
+                "--venue",
+                &venue_id,
+                "--scan-id",
+                &scan_id,
+                &own_payload,
+            ],
+        );
+        assert_eq!(code, Some(0), "{retried}");
+        assert_eq!(field(&retried, "scanId"), scan_id);
+    }
+    let (code, stderr) = platform.refused(
+        &museum,
+        &["code", "scan", "--venue", &venue_id, "ZT1:NOT A CODE"],
+    );
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("INVALID_ARGUMENT"), "{stderr}");
+    let today = today();
+    let traced = platform.wait_for(
+        &museum_admin,
+        &[
+            "code", "venue", "scans", &venue_id, "--from", &today, "--until", &today,
+        ],
+        "the six scans are recorded",
+        |r| r["scans"].as_array().is_some_and(|s| s.len() == 6),
+    );
+    let kinds: Vec<&str> = traced["scans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["codeKind"].as_str())
+        .collect();
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "CODE_KIND_FAMILY").count(),
+        2,
+        "{kinds:?}"
+    );
+    let table = platform.text(
+        &museum_admin,
+        &[
+            "code", "venue", "scans", &venue_id, "--from", &today, "--until", &today,
+        ],
+    );
+    assert!(
+        table.contains("OFFLINE") && table.contains("gate-1"),
+        "{table}"
+    );
+    assert_eq!(table.matches("UNREADABLE").count(), 1, "{table}");
+    let mine = platform.text(
+        &parent,
+        &["code", "scans", "--from", &today, "--until", &today],
+    );
+    assert!(
+        mine.contains(&venue_id)
+            && mine.contains("PERSONAL")
+            && mine.contains("OFFLINE")
+            && !mine.contains("FAMILY"),
+        "the parent's own scans: {mine}"
+    );
+
+    // A lost printout is revoked: scanning it fails.
+    platform.json(
+        &health,
+        &["code", "revoke-offline", &offline_id, "--reason", "遗失"],
+    );
+    let (code, scan) = platform.verdict(
+        &museum,
+        &["code", "scan", "--venue", &venue_id, &offline_payload],
+    );
+    assert_eq!(code, Some(1), "{scan}");
+    assert_eq!(field(&scan, "outcome"), "VERIFICATION_OUTCOME_REVOKED");
+    let _ = std::fs::remove_dir_all(files);
 }
 
 #[test]

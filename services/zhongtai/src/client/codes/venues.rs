@@ -234,8 +234,6 @@ pub async fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
             ("outcome", certificate_view::outcome(result.outcome())),
             ("status", view::holder_status(response.holder_status())),
             ("kind", view::kind(response.code_kind())),
-        ]);
-        print_details(&[
             ("detail", result.detail.clone()),
             ("code", result.certificate_id.clone()),
             ("holder", certificate_view::holder(result.holder.as_ref())),

@@ -7,7 +7,19 @@ use super::super::labels;
 use super::super::output::{print_details, print_section, print_table};
 
 pub fn kind(kind: pb::CodeKind) -> String {
-    labels::short(kind.as_str_name(), "CODE_KIND_")
+    match kind {
+        pb::CodeKind::Unspecified => "-".into(),
+        kind => labels::short(kind.as_str_name(), "CODE_KIND_"),
+    }
+}
+
+/// A scan's verdict; a scan recorded without one had a payload that could
+/// not be read at all.
+fn scan_outcome(scan: &pb::ScanRecord) -> String {
+    match scan.outcome() {
+        pb::VerificationOutcome::Unspecified => "UNREADABLE".into(),
+        known => outcome(known),
+    }
 }
 
 /// `NORMAL (green)`: the status and the colour the code shows.
@@ -16,7 +28,7 @@ pub fn holder_status(status: pb::HolderStatus) -> String {
         pb::HolderStatus::Normal => " (green)",
         pb::HolderStatus::Attention => " (yellow)",
         pb::HolderStatus::Restricted => " (red)",
-        pb::HolderStatus::Unspecified => "",
+        pb::HolderStatus::Unspecified => return "-".into(),
     };
     format!(
         "{}{colour}",
@@ -90,7 +102,7 @@ pub fn print_venue(venue: &pb::Venue) {
 /// One scan as the gate shows it.
 pub fn print_scan(scan: &pb::ScanRecord) {
     print_details(&[
-        ("outcome", outcome(scan.outcome())),
+        ("outcome", scan_outcome(scan)),
         ("status", holder_status(scan.holder_status())),
         ("holder", holder(scan.holder.as_ref())),
         ("kind", kind(scan.code_kind())),
@@ -114,7 +126,7 @@ pub fn print_scans(scans: &[pb::ScanRecord]) {
                 s.venue_id.clone(),
                 holder(s.holder.as_ref()),
                 kind(s.code_kind()),
-                outcome(s.outcome()),
+                scan_outcome(s),
                 holder_status(s.holder_status()),
                 s.device_id.clone(),
             ]
