@@ -597,6 +597,10 @@ fn s2_continued_the_licence_is_issued_verified_online_and_offline_and_revoked() 
     assert_eq!(code, Some(1), "{refused}");
     assert_eq!(outcome(&refused), "VERIFICATION_OUTCOME_SIGNATURE_INVALID");
 
+    let (code, stderr) = platform.refused(&bank, &["certificate", "verify", "not-a-certificate"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("INVALID_ARGUMENT"), "{stderr}");
+
     // The trust list needs no token; saved, it verifies with no network.
     let trust_list = files.join("trust-list.json");
     let published = platform.text(

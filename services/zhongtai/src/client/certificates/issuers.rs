@@ -21,7 +21,7 @@ pub enum IssuerCommand {
     Create(CreateArgs),
     /// Show one issuer
     Get(IdArgs),
-    /// List issuers, by name
+    /// List issuers, in creation order
     List(ListArgs),
     /// Give an issuer a new signing key; the old one keeps verifying what it signed
     RotateKey(RotateArgs),
