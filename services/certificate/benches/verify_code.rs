@@ -1,0 +1,397 @@
+//! The verify-code path, from the signature up: the raw Ed25519 verify
+//! (ring), offline `verify_code`, the VerifyCode handler in process, and
+//! VerifyCode over gRPC with the server on ONE thread — its peak
+//! throughput, and its latency at a fixed offered rate (open loop, so a
+//! slow answer delays nothing that follows and counts from when it was
+//! due).
+//!
+//! `cargo bench -p zhongtai-certificate --bench verify_code`
+//!
+//! The server is the codes part of a certificate center on a temporary
+//! SQLite database (no auth layer), on a current-thread runtime of its own
+//! thread; the load comes from another thread over several HTTP/2
+//! connections with many concurrent streams. On a shared two-core machine
+//! the client needs the other core: run it with nothing else busy.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use ring::signature::{ED25519, UnparsedPublicKey};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::{Channel, Server};
+use zhongtai_certificate::Center;
+use zhongtai_certificate::codes::CodeApi;
+use zhongtai_certificate::migration::Migrator;
+use zhongtai_certificate::shared::Keyring;
+use zhongtai_contracts::certificate::v1 as pb;
+use zhongtai_contracts::certificate::v1::code_service_client::CodeServiceClient;
+use zhongtai_contracts::certificate::v1::code_service_server::{CodeService, CodeServiceServer};
+use zhongtai_credential::{
+    CODE_TYP, CodeKind, CodePayload, Holder, HolderStatus, IdDocumentType, PLATFORM_ISSUER,
+    SigningKey, TrustStore, qr_payload, sign_compact, verify_code,
+};
+use zhongtai_kit::config::CertificateConfig;
+use zhongtai_store::{StoreConfig, connect, migrate};
+
+const KEY_ENCRYPTION_KEY: &str = "YmVuY2gta2V5LWVuY3J5cHRpb24ta2V5LTMyLWJ5dGU=";
+const LOCAL_RUN: Duration = Duration::from_secs(2);
+const WARM_UP: Duration = Duration::from_secs(1);
+const PEAK_RUN: Duration = Duration::from_secs(5);
+const FIXED_RUN: Duration = Duration::from_secs(10);
+const FIXED_RATE: f64 = 15_000.0;
+const CHANNELS: usize = 8;
+const IN_FLIGHT: usize = 256;
+
+/// What the server thread hands the driver.
+struct Served {
+    address: std::net::SocketAddr,
+    platform: Arc<SigningKey>,
+    trust: Arc<TrustStore>,
+    api: CodeApi,
+}
+
+fn main() {
+    let stop = CancellationToken::new();
+    let (served_tx, served_rx) = std::sync::mpsc::channel();
+    let server = {
+        let stop = stop.clone();
+        std::thread::spawn(move || serve(stop, served_tx))
+    };
+    let served = served_rx.recv().expect("the server starts");
+
+    let code = code_payload();
+    let token = sign_compact(&served.platform, CODE_TYP, &code);
+    let qr = qr_payload(&token);
+    println!(
+        "code token {} bytes, QR payload {} characters",
+        token.len(),
+        qr.len()
+    );
+
+    let raw = raw_ed25519_rate(&served.platform, &token);
+    let offline_token = rate(|| {
+        verify_code(&token, &served.trust, chrono::Utc::now()).is_ok_and(|c| c.outcome.is_valid())
+    });
+    let offline_qr = rate(|| {
+        verify_code(&qr, &served.trust, chrono::Utc::now()).is_ok_and(|c| c.outcome.is_valid())
+    });
+
+    let client = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("a client runtime");
+    let handler = client.block_on(handler_rate(&served.api, &qr));
+    let channels = client.block_on(connect_all(served.address));
+    let peak_token = client.block_on(peak(&channels, &token));
+    let peak_qr = client.block_on(peak(&channels, &qr));
+    let fixed = client.block_on(fixed_rate(&channels, &qr, FIXED_RATE));
+
+    println!();
+    println!(
+        "{:<44} {:>12} {:>9}",
+        "verify-code path", "per second", "vs ring"
+    );
+    for (name, ops) in [
+        ("ring Ed25519 verify (one thread)", raw),
+        ("verify_code, raw token (one thread)", offline_token),
+        ("verify_code, ZT1 QR payload (one thread)", offline_qr),
+        ("VerifyCode handler in process, QR", handler),
+        ("VerifyCode over gRPC, peak, raw token", peak_token),
+        ("VerifyCode over gRPC, peak, QR payload", peak_qr),
+    ] {
+        println!("{name:<44} {ops:>12.0} {:>8.1}%", ops / raw * 100.0);
+    }
+    println!();
+    println!(
+        "VerifyCode over gRPC at {FIXED_RATE:.0}/s offered (QR payload, open loop, {}s): \
+         {:.0}/s answered, p50 {:.3} ms, p99 {:.3} ms, p99.9 {:.3} ms, max {:.3} ms, {} errors",
+        FIXED_RUN.as_secs(),
+        fixed.answered_per_second,
+        fixed.p50.as_secs_f64() * 1e3,
+        fixed.p99.as_secs_f64() * 1e3,
+        fixed.p999.as_secs_f64() * 1e3,
+        fixed.max.as_secs_f64() * 1e3,
+        fixed.errors
+    );
+    println!(
+        "server: one current-thread runtime; client: one worker thread, {CHANNELS} HTTP/2 connections"
+    );
+
+    stop.cancel();
+    let _ = server.join();
+}
+
+/// The server thread: a center on a fresh SQLite database, its codes part
+/// served until `stop`.
+fn serve(stop: CancellationToken, served: std::sync::mpsc::Sender<Served>) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a server runtime");
+    runtime.block_on(async move {
+        let folder = tempfile::tempdir().expect("a temporary folder");
+        let db = connect(&StoreConfig {
+            url: format!(
+                "sqlite://{}",
+                folder.path().join("certificate.db").display()
+            ),
+            ..StoreConfig::default()
+        })
+        .await
+        .expect("the database");
+        migrate::<Migrator>(&db).await.expect("the schema");
+        let config = CertificateConfig {
+            key_encryption_key: KEY_ENCRYPTION_KEY.to_string().into(),
+            ..CertificateConfig::default()
+        };
+        let center = Arc::new(Center::new(db, Arc::new(Notify::new()), config).expect("a center"));
+        for task in center.background(stop.clone()) {
+            tokio::spawn(task);
+        }
+        let platform = center
+            .issuers
+            .platform_signer()
+            .await
+            .expect("the platform key");
+        let trust = center.issuers.trust_store().await.expect("the trust list");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a port");
+        let address = listener.local_addr().expect("its address");
+        let api = center.codes.api();
+        served
+            .send(Served {
+                address,
+                platform,
+                trust,
+                api: api.clone(),
+            })
+            .expect("the driver waits");
+        Server::builder()
+            .tcp_nodelay(true)
+            .add_service(CodeServiceServer::new(api))
+            .serve_with_incoming_shutdown(
+                tokio_stream::wrappers::TcpListenerStream::new(listener),
+                stop.cancelled(),
+            )
+            .await
+            .expect("the server runs");
+    });
+}
+
+fn code_payload() -> CodePayload {
+    let now = chrono::Utc::now().timestamp();
+    let mut claims = serde_json::Map::new();
+    claims.insert("occupation".into(), "家政服务员".into());
+    CodePayload {
+        iss: PLATFORM_ISSUER.into(),
+        jti: "0196a1c2-b111-7222-8333-944455566677".into(),
+        iat: now,
+        exp: now + 3_600,
+        kind: CodeKind::Personal,
+        holder: Holder::Person {
+            name: "张三".into(),
+            id_type: IdDocumentType::ResidentIdCard,
+            id_number: "33110219900101123X".into(),
+        }
+        .masked(),
+        st: HolderStatus::Normal,
+        claims,
+        dep: None,
+    }
+}
+
+/// Operations a second of `operation` on this thread, after a warm-up.
+fn rate(mut operation: impl FnMut() -> bool) -> f64 {
+    for _ in 0..1_000 {
+        assert!(operation(), "the operation succeeds");
+    }
+    let start = Instant::now();
+    let mut done: u64 = 0;
+    while start.elapsed() < LOCAL_RUN {
+        for _ in 0..256 {
+            assert!(std::hint::black_box(operation()));
+        }
+        done += 256;
+    }
+    done as f64 / start.elapsed().as_secs_f64()
+}
+
+fn raw_ed25519_rate(platform: &SigningKey, token: &str) -> f64 {
+    let (signing_input, signature) = token.rsplit_once('.').expect("three parts");
+    let signature =
+        base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, signature)
+            .expect("base64url");
+    let public_key = platform.public_key();
+    let key = UnparsedPublicKey::new(&ED25519, public_key.0);
+    rate(|| {
+        key.verify(std::hint::black_box(signing_input.as_bytes()), &signature)
+            .is_ok()
+    })
+}
+
+/// The handler called directly: verification plus building the answer,
+/// no network, no protobuf encoding.
+async fn handler_rate(api: &CodeApi, payload: &str) -> f64 {
+    let call = || async {
+        api.verify_code(tonic::Request::new(pb::VerifyCodeRequest {
+            payload: payload.to_string(),
+        }))
+        .await
+        .is_ok_and(|r| valid(&r.into_inner()))
+    };
+    for _ in 0..1_000 {
+        assert!(call().await);
+    }
+    let start = Instant::now();
+    let mut done: u64 = 0;
+    while start.elapsed() < LOCAL_RUN {
+        for _ in 0..256 {
+            assert!(call().await);
+        }
+        done += 256;
+    }
+    done as f64 / start.elapsed().as_secs_f64()
+}
+
+fn valid(answer: &pb::VerifyCodeResponse) -> bool {
+    answer
+        .result
+        .as_ref()
+        .is_some_and(|r| r.outcome() == pb::VerificationOutcome::Valid)
+}
+
+async fn connect_all(address: std::net::SocketAddr) -> Vec<CodeServiceClient<Channel>> {
+    let mut clients = Vec::with_capacity(CHANNELS);
+    for _ in 0..CHANNELS {
+        let channel = Channel::from_shared(format!("http://{address}"))
+            .expect("a URI")
+            .tcp_nodelay(true)
+            .connect()
+            .await
+            .expect("a connection");
+        clients.push(CodeServiceClient::new(channel));
+    }
+    clients
+}
+
+/// Answers a second with `IN_FLIGHT` calls always outstanding.
+async fn peak(clients: &[CodeServiceClient<Channel>], payload: &str) -> f64 {
+    let answered = Arc::new(AtomicU64::new(0));
+    let counting = Arc::new(AtomicBool::new(false));
+    let running = Arc::new(AtomicBool::new(true));
+    let workers: Vec<_> = (0..IN_FLIGHT)
+        .map(|i| {
+            let mut client = clients[i % clients.len()].clone();
+            let request = pb::VerifyCodeRequest {
+                payload: payload.to_string(),
+            };
+            let (answered, counting, running) =
+                (answered.clone(), counting.clone(), running.clone());
+            tokio::spawn(async move {
+                while running.load(Ordering::Relaxed) {
+                    let answer = client.verify_code(request.clone()).await;
+                    assert!(
+                        answer.is_ok_and(|a| valid(a.get_ref())),
+                        "VerifyCode answers VALID"
+                    );
+                    if counting.load(Ordering::Relaxed) {
+                        answered.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(WARM_UP).await;
+    counting.store(true, Ordering::Relaxed);
+    let start = Instant::now();
+    tokio::time::sleep(PEAK_RUN).await;
+    let count = answered.load(Ordering::Relaxed);
+    let elapsed = start.elapsed();
+    running.store(false, Ordering::Relaxed);
+    for worker in workers {
+        let _ = worker.await;
+    }
+    count as f64 / elapsed.as_secs_f64()
+}
+
+struct Latencies {
+    answered_per_second: f64,
+    p50: Duration,
+    p99: Duration,
+    p999: Duration,
+    max: Duration,
+    errors: u64,
+}
+
+/// Calls sent on a fixed schedule of `rate` a second whatever the answers
+/// do; each call's latency counts from when it was due.
+async fn fixed_rate(clients: &[CodeServiceClient<Channel>], payload: &str, rate: f64) -> Latencies {
+    let request = pb::VerifyCodeRequest {
+        payload: payload.to_string(),
+    };
+    // Warm up at the same rate, then measure.
+    let _ = schedule(clients, &request, rate, WARM_UP).await;
+    let (mut latencies, errors, elapsed) = schedule(clients, &request, rate, FIXED_RUN).await;
+    latencies.sort_unstable();
+    let at = |q: f64| {
+        latencies
+            .get(((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
+    };
+    Latencies {
+        answered_per_second: latencies.len() as f64 / elapsed.as_secs_f64(),
+        p50: at(0.50),
+        p99: at(0.99),
+        p999: at(0.999),
+        max: latencies.last().copied().unwrap_or_default(),
+        errors,
+    }
+}
+
+async fn schedule(
+    clients: &[CodeServiceClient<Channel>],
+    request: &pb::VerifyCodeRequest,
+    rate: f64,
+    run: Duration,
+) -> (Vec<Duration>, u64, Duration) {
+    let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel();
+    let errors = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let total = (rate * run.as_secs_f64()) as u64;
+    let mut sent: u64 = 0;
+    let mut ticker = tokio::time::interval(Duration::from_micros(500));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    while sent < total {
+        ticker.tick().await;
+        let due = ((start.elapsed().as_secs_f64() * rate) as u64).min(total);
+        while sent < due {
+            let scheduled = start + Duration::from_secs_f64(sent as f64 / rate);
+            let mut client = clients[(sent as usize) % clients.len()].clone();
+            let request = request.clone();
+            let done = done_tx.clone();
+            let errors = errors.clone();
+            tokio::spawn(async move {
+                match client.verify_code(request).await {
+                    Ok(answer) if valid(answer.get_ref()) => {
+                        let _ = done.send(scheduled.elapsed());
+                    }
+                    _ => {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            });
+            sent += 1;
+        }
+    }
+    drop(done_tx);
+    let mut latencies = Vec::with_capacity(total as usize);
+    while let Some(latency) = done_rx.recv().await {
+        latencies.push(latency);
+    }
+    (latencies, errors.load(Ordering::Relaxed), start.elapsed())
+}
