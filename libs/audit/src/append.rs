@@ -4,7 +4,7 @@
 use std::time::SystemTime;
 
 use chrono::SubsecRound;
-use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, NotSet, Set, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, NotSet, Set};
 use zhongtai_contracts::events::v1::RecordAppended;
 use zhongtai_events::{Event, outbox};
 
@@ -80,7 +80,7 @@ pub async fn append_alone(
     source: &str,
     record: &AuditRecord,
 ) -> Result<(), AuditError> {
-    let txn = db.begin().await?;
+    let txn = zhongtai_store::begin_write(&db).await?;
     append(&txn, source, record).await?;
     txn.commit().await?;
     Ok(())

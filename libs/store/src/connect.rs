@@ -1,4 +1,7 @@
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbErr,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
 use sea_orm_migration::MigratorTrait;
 
 use crate::config::sqlite_file;
@@ -57,6 +60,19 @@ pub async fn connect(config: &StoreConfig) -> Result<DatabaseConnection, StoreEr
             })?;
     }
     Ok(db)
+}
+
+/// Starts a transaction that will write. On SQLite it takes the write lock
+/// at `BEGIN` (`IMMEDIATE`): a deferred transaction that reads and then
+/// writes fails at once with "database is locked" when another connection
+/// wrote in between, whereas an immediate one waits its turn. PostgreSQL
+/// ignores the mode.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    })
+    .await
 }
 
 /// Applies the service's pending migrations.

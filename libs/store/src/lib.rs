@@ -11,5 +11,5 @@ mod connect;
 mod error;
 
 pub use config::{Backend, StoreConfig, redact_url};
-pub use connect::{connect, migrate};
+pub use connect::{begin_write, connect, migrate};
 pub use error::StoreError;

@@ -12,7 +12,7 @@ use std::time::Duration;
 use futures::FutureExt;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    QueryFilter, Set, TransactionTrait, TryInsertResult,
+    QueryFilter, Set, TryInsertResult,
 };
 use tracing::Instrument;
 use zhongtai_contracts::events::v1::EventEnvelope;
@@ -264,7 +264,9 @@ impl Consumer {
         consumer_name: &str,
         envelope: &EventEnvelope,
     ) -> Result<Outcome, Failure> {
-        let txn = self.inner.db.begin().await.map_err(Failure::Database)?;
+        let txn = zhongtai_store::begin_write(&self.inner.db)
+            .await
+            .map_err(Failure::Database)?;
         let record = inbox::ActiveModel {
             consumer: Set(consumer_name.to_owned()),
             event_id: Set(envelope.id.clone()),

@@ -13,7 +13,7 @@
 use sea_orm::sea_query::{LockBehavior, LockType};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    Select, Statement, TransactionTrait,
+    Select, Statement,
 };
 use zhongtai_contracts::events::v1::EventEnvelope;
 
@@ -55,7 +55,7 @@ pub(super) async fn relay_batch(relay: &Relay, batch_size: u32) -> Result<Round,
         return finish(published);
     }
 
-    let txn = relay.db.begin().await?;
+    let txn = zhongtai_store::begin_write(&relay.db).await?;
     if !try_claim(&txn).await? {
         txn.rollback().await?;
         return Ok(Round::ClaimedElsewhere);

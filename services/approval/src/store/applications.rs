@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 use tokio::sync::Notify;
 use uuid::Uuid;
@@ -146,7 +146,9 @@ impl ApplicationRepository for SeaApplications {
         transitions: &[Transition],
         audit: &AuditRecord,
     ) -> Result<CreateOutcome<()>, ApprovalError> {
-        let txn = self.db.begin().await.map_err(storage)?;
+        let txn = zhongtai_store::begin_write(&self.db)
+            .await
+            .map_err(storage)?;
         let row = application_row(application)?.into_active_model();
         match application::Entity::insert(row)
             .exec_without_returning(&txn)
@@ -196,7 +198,9 @@ impl ApplicationRepository for SeaApplications {
         transitions: &[Transition],
         audit: &AuditRecord,
     ) -> Result<Saved, ApprovalError> {
-        let txn = self.db.begin().await.map_err(storage)?;
+        let txn = zhongtai_store::begin_write(&self.db)
+            .await
+            .map_err(storage)?;
         let updated = application::Entity::update_many_in(&handled_by(application))
             .set(changed_columns(application)?)
             .filter(application::Column::Id.eq(application.id.to_string()))
@@ -277,7 +281,9 @@ impl ApplicationRepository for SeaApplications {
         transitions: &[Transition],
         audit: &AuditRecord,
     ) -> Result<Saved, ApprovalError> {
-        let txn = self.db.begin().await.map_err(storage)?;
+        let txn = zhongtai_store::begin_write(&self.db)
+            .await
+            .map_err(storage)?;
         let updated = application::Entity::update_many_for_system(SystemPurpose::TIMER)
             .set(changed_columns(application)?)
             .filter(application::Column::Id.eq(application.id.to_string()))

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, IntoActiveModel, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    QueryOrder, QuerySelect,
 };
 use tokio::sync::Notify;
 use uuid::Uuid;
@@ -93,7 +93,9 @@ impl ProcessRepository for SeaProcesses {
         next: &ProcessDefinition,
         audit: &AuditRecord,
     ) -> Result<Saved, ApprovalError> {
-        let txn = self.db.begin().await.map_err(storage)?;
+        let txn = zhongtai_store::begin_write(&self.db)
+            .await
+            .map_err(storage)?;
         let retired = match previous.state {
             ProcessState::Deprecated => ProcessState::Deprecated,
             ProcessState::Active | ProcessState::Superseded => ProcessState::Superseded,
@@ -226,7 +228,9 @@ impl ProcessRepository for SeaProcesses {
         actor: &Actor,
         audit: &AuditRecord,
     ) -> Result<Saved, ApprovalError> {
-        let txn = self.db.begin().await.map_err(storage)?;
+        let txn = zhongtai_store::begin_write(&self.db)
+            .await
+            .map_err(storage)?;
         let updated = Entity::update_many_in(scope)
             .col_expr(
                 Column::State,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, IntoActiveModel, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    QueryOrder, QuerySelect,
 };
 use tokio::sync::Notify;
 use uuid::Uuid;
@@ -162,7 +162,9 @@ impl ServiceItemRepository for SeaServiceItems {
         audit: &AuditRecord,
     ) -> Result<Saved, ApprovalError> {
         let item = &change.item;
-        let txn = self.db.begin().await.map_err(storage)?;
+        let txn = zhongtai_store::begin_write(&self.db)
+            .await
+            .map_err(storage)?;
         let mut row = to_model(item, "")?.into_active_model().reset_all();
         // The request id stays the one the item was created with.
         row.request_id = sea_orm::ActiveValue::NotSet;

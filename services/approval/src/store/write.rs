@@ -6,7 +6,7 @@ use std::future::Future;
 
 use sea_orm::{
     ActiveModelBehavior, ActiveModelTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    IntoActiveModel, SqlErr, TransactionTrait,
+    IntoActiveModel, SqlErr,
 };
 use tokio::sync::Notify;
 use zhongtai_audit::AuditRecord;
@@ -52,7 +52,7 @@ where
     <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
     Found: Future<Output = Result<Option<T>, ApprovalError>>,
 {
-    let txn = db.begin().await.map_err(storage)?;
+    let txn = zhongtai_store::begin_write(&db).await.map_err(storage)?;
     match row.insert(&txn).await {
         Ok(_) => {}
         Err(e) if is_unique_violation(&e) => {

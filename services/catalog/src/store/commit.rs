@@ -6,7 +6,7 @@
 use async_trait::async_trait;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
-    QueryFilter, SqlErr, TransactionTrait, UpdateMany,
+    QueryFilter, SqlErr, UpdateMany,
 };
 use zhongtai_kit::{ScopedEntity, TenantOwned, TenantScope};
 
@@ -25,7 +25,9 @@ const SOURCE: &str = "catalog";
 #[async_trait]
 impl ChangeStore for SeaStore {
     async fn commit(&self, changes: Changes) -> Result<(), CatalogError> {
-        let txn = self.db.begin().await.map_err(storage)?;
+        let txn = zhongtai_store::begin_write(&self.db)
+            .await
+            .map_err(storage)?;
         // On failure the transaction is dropped, which rolls it back.
         commit_in(&txn, &changes).await?;
         txn.commit().await.map_err(storage)?;

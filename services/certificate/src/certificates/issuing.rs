@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use sea_orm::{DatabaseTransaction, TransactionTrait};
+use sea_orm::DatabaseTransaction;
 use uuid::Uuid;
 use zhongtai_audit::{AuditRecord, Outcome};
 use zhongtai_credential::Holder;
@@ -16,7 +16,6 @@ use super::domain::draft::{IssueRequest, prepare, same_request};
 use super::domain::form::{FormValue, claims_from_form};
 use super::published;
 use super::store::certificates::{self as certificates_store, Issued};
-use super::store::issuers as issuers_store;
 use crate::shared::{CertificateError, CertificateRecord, CertificateType, IssuerSigner, now};
 
 const ISSUE_ACTION: &str = "certificate.certificate.issue";
@@ -114,7 +113,9 @@ impl Certificates {
             return issued_for_application(existing, &request, caller);
         }
         let actor = Actor::of(caller);
-        let txn = db.begin().await.map_err(CertificateError::storage)?;
+        let txn = zhongtai_store::begin_write(&db)
+            .await
+            .map_err(CertificateError::storage)?;
         let issued = certificates_store::issue_in(&txn, &draft, &signer, |record| {
             (
                 vec![published::issued(record, &actor, now())],
@@ -170,7 +171,7 @@ impl Certificates {
             Err(problems) => return Ok(Err(NotIssued::DoesNotFit(problems))),
         };
         let Some(signer) = self
-            .signer_of_tenant(txn, &application.tenant, &certificate_type.code)
+            .signer_of_tenant(&application.tenant, &certificate_type.code)
             .await?
         else {
             return Ok(Err(NotIssued::NoIssuer {
@@ -240,11 +241,10 @@ impl Certificates {
     /// type now.
     async fn signer_of_tenant(
         &self,
-        txn: &DatabaseTransaction,
         tenant: &TenantId,
         certificate_type: &str,
     ) -> Result<Option<IssuerSigner>, CertificateError> {
-        for issuer in issuers_store::of_tenant(txn, tenant).await? {
+        for issuer in self.keyring.issuers_of(tenant).await? {
             match self.keyring.issuer_signer(issuer, certificate_type).await {
                 Ok(signer) => return Ok(Some(signer)),
                 Err(

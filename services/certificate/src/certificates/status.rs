@@ -3,7 +3,6 @@
 //! audit record in one transaction; then the lists in memory at once, so
 //! this instance's online verification answers with the change right away.
 
-use sea_orm::TransactionTrait;
 use uuid::Uuid;
 use zhongtai_kit::{Actor, Caller, audit_trail};
 
@@ -39,7 +38,9 @@ impl Certificates {
         };
         let platform = self.keyring.platform_signer().await?;
         let actor = Actor::of(caller);
-        let txn = db.begin().await.map_err(CertificateError::storage)?;
+        let txn = zhongtai_store::begin_write(&db)
+            .await
+            .map_err(CertificateError::storage)?;
         certificates_store::update_status(&txn, &scope, &record, current.version).await?;
         let snapshots = status_lists::bump(&txn, &record.status_entry.group, &lists).await?;
         let lists_published: Vec<_> = snapshots

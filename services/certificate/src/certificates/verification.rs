@@ -14,7 +14,6 @@ use zhongtai_kit::{Caller, TenantId};
 
 use super::Certificates;
 use super::domain::verdict::{StatusBits, Verdict, may_see_holder, online, signature_verified};
-use super::store::issuers as issuers_store;
 use crate::shared::{CertificateError, CertificateType, StatusEntry, caller_holder_key, now};
 
 /// The answer to an online verification.
@@ -148,7 +147,7 @@ impl Certificates {
         if known.is_some() {
             return Ok(known);
         }
-        let Some(tenant) = issuers_store::tenant_of(&self.deps.db, issuer).await? else {
+        let Some(tenant) = self.keyring.issuer_tenant(issuer).await? else {
             return Ok(None);
         };
         self.issuer_tenants

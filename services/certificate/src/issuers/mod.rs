@@ -23,7 +23,7 @@ use async_trait::async_trait;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 use zhongtai_credential::{SigningKey, TrustStore};
-use zhongtai_kit::BackgroundTask;
+use zhongtai_kit::{BackgroundTask, TenantId};
 
 use crate::Deps;
 use crate::shared::{CertificateError, CertificateType, IssuerSigner, Keyring, TypeRegistry};
@@ -110,6 +110,14 @@ impl Keyring for Issuers {
 
     async fn platform_signer(&self) -> Result<Arc<SigningKey>, CertificateError> {
         self.keys.platform_signer().await
+    }
+
+    async fn issuers_of(&self, tenant: &TenantId) -> Result<Vec<Uuid>, CertificateError> {
+        store::directory::of_tenant(&self.deps.db, tenant).await
+    }
+
+    async fn issuer_tenant(&self, issuer_id: &str) -> Result<Option<TenantId>, CertificateError> {
+        store::directory::tenant_of(&self.deps.db, issuer_id).await
     }
 
     async fn trust_store(&self) -> Result<Arc<TrustStore>, CertificateError> {

@@ -39,6 +39,12 @@ pub trait Keyring: Send + Sync + 'static {
     /// list and consent records. Created on first use.
     async fn platform_signer(&self) -> Result<Arc<SigningKey>, CertificateError>;
 
+    /// The issuers of exactly `tenant`, oldest first.
+    async fn issuers_of(&self, tenant: &TenantId) -> Result<Vec<Uuid>, CertificateError>;
+
+    /// The department `issuer_id` belongs to; `None` for an unknown issuer.
+    async fn issuer_tenant(&self, issuer_id: &str) -> Result<Option<TenantId>, CertificateError>;
+
     /// The trust list as verifiers see it, in memory; reflects key changes
     /// made on any instance within the refresh interval. Cheap: called on
     /// every verification.

@@ -4,7 +4,6 @@
 
 pub mod certificates;
 pub mod entities;
-pub mod issuers;
 mod rows;
 pub mod status_lists;
 

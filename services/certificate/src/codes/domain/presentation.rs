@@ -243,6 +243,18 @@ mod tests {
         async fn platform_signer(&self) -> Result<Arc<SigningKey>, CertificateError> {
             Ok(self.0.clone())
         }
+        async fn issuers_of(
+            &self,
+            _: &zhongtai_kit::TenantId,
+        ) -> Result<Vec<Uuid>, CertificateError> {
+            Ok(Vec::new())
+        }
+        async fn issuer_tenant(
+            &self,
+            _: &str,
+        ) -> Result<Option<zhongtai_kit::TenantId>, CertificateError> {
+            Ok(None)
+        }
         async fn trust_store(&self) -> Result<Arc<TrustStore>, CertificateError> {
             let key = &self.0;
             Ok(Arc::new(TrustStore::new(

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, IntoActiveModel, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    QuerySelect,
 };
 use tokio::sync::Notify;
 use uuid::Uuid;
@@ -51,7 +51,9 @@ impl DependantRepository for SeaDependants {
         audit: &AuditRecord,
     ) -> Result<Inserted, CertificateError> {
         let row = to_row(link, request_id)?;
-        let txn = self.db.begin().await.map_err(storage)?;
+        let txn = zhongtai_store::begin_write(&self.db)
+            .await
+            .map_err(storage)?;
         match row.into_active_model().insert(&txn).await {
             Ok(_) => {}
             Err(e) if is_unique_violation(&e) => return Ok(Inserted::Duplicate),
@@ -130,7 +132,9 @@ impl DependantRepository for SeaDependants {
         actor: &Actor,
         audit: &AuditRecord,
     ) -> Result<bool, CertificateError> {
-        let txn = self.db.begin().await.map_err(storage)?;
+        let txn = zhongtai_store::begin_write(&self.db)
+            .await
+            .map_err(storage)?;
         let id = link.id.to_string();
         let updated = guardian_owned_update::<Entity>()
             .col_expr(Column::State, Expr::value(DependantState::Removed.as_str()))

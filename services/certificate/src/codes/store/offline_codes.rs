@@ -7,7 +7,6 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, IntoActiveModel, QueryFilter, QuerySelect,
-    TransactionTrait,
 };
 use tokio::sync::Notify;
 use uuid::Uuid;
@@ -46,7 +45,9 @@ impl OfflineCodeRepository for SeaOfflineCodes {
         audit: &AuditRecord,
     ) -> Result<Inserted, CertificateError> {
         let row = to_row(code, request_id)?;
-        let txn = self.db.begin().await.map_err(storage)?;
+        let txn = zhongtai_store::begin_write(&self.db)
+            .await
+            .map_err(storage)?;
         match row.into_active_model().insert(&txn).await {
             Ok(_) => {}
             Err(e) if is_unique_violation(&e) => return Ok(Inserted::Duplicate),
@@ -93,7 +94,9 @@ impl OfflineCodeRepository for SeaOfflineCodes {
         audit: &AuditRecord,
     ) -> Result<bool, CertificateError> {
         let scope = TenantScope::tenant(code.tenant.clone());
-        let txn = self.db.begin().await.map_err(storage)?;
+        let txn = zhongtai_store::begin_write(&self.db)
+            .await
+            .map_err(storage)?;
         let updated = Entity::update_many_in(&scope)
             .col_expr(Column::RevokedAt, Expr::value(code.revoked_at))
             .col_expr(

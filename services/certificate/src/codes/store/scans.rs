@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, OnConflict, Query};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    QuerySelect,
 };
 use uuid::Uuid;
 use zhongtai_credential::{CodeKind, HolderStatus};
@@ -52,7 +52,7 @@ pub async fn insert_scans(
         insert_chunk(db, scans, &mut inserted).await?;
         return Ok(inserted);
     }
-    let txn = db.begin().await.map_err(storage)?;
+    let txn = zhongtai_store::begin_write(&db).await.map_err(storage)?;
     for chunk in scans.chunks(MAX_ROWS_PER_INSERT) {
         insert_chunk(&txn, chunk, &mut inserted).await?;
     }

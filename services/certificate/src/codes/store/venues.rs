@@ -5,7 +5,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, IntoActiveModel, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    QuerySelect,
 };
 use tokio::sync::Notify;
 use uuid::Uuid;
@@ -40,7 +40,9 @@ impl VenueRepository for SeaVenues {
         actor: &Actor,
         audit: &AuditRecord,
     ) -> Result<Inserted, CertificateError> {
-        let txn = self.db.begin().await.map_err(storage)?;
+        let txn = zhongtai_store::begin_write(&self.db)
+            .await
+            .map_err(storage)?;
         match to_row(venue, request_id)
             .into_active_model()
             .insert(&txn)

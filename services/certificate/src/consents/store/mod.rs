@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr,
-    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, SqlErr, TransactionTrait,
+    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, SqlErr,
 };
 use tokio::sync::Notify;
 use uuid::Uuid;
@@ -213,7 +213,9 @@ impl ConsentStore for SeaConsents {
         audit: &AuditRecord,
     ) -> Result<Created, CertificateError> {
         let consent = &change.consent;
-        let txn = self.db.begin().await.map_err(storage)?;
+        let txn = zhongtai_store::begin_write(&self.db)
+            .await
+            .map_err(storage)?;
         let row = consent_row(consent, fingerprint)?.into_active_model();
         match consent::Entity::insert(row)
             .exec_without_returning(&txn)
@@ -300,7 +302,9 @@ impl ConsentStore for SeaConsents {
     }
 
     async fn save(&self, change: &Change, audit: &AuditRecord) -> Result<Saved, CertificateError> {
-        let txn = self.db.begin().await.map_err(storage)?;
+        let txn = zhongtai_store::begin_write(&self.db)
+            .await
+            .map_err(storage)?;
         if !Self::update_agreement(&txn, change).await? {
             return Ok(Saved::Conflict);
         }
@@ -351,7 +355,9 @@ impl ConsentStore for SeaConsents {
         let scope = owned_by(&read.consent);
         let id = read.consent.id.to_string();
         let now = read.now;
-        let txn = self.db.begin().await.map_err(storage)?;
+        let txn = zhongtai_store::begin_write(&self.db)
+            .await
+            .map_err(storage)?;
         // The guard: concurrent reads queue on the row and each sees the
         // count the previous one left, so none passes the limit.
         let counted = consent::Entity::update_many_in(&scope)
@@ -455,7 +461,9 @@ impl ConsentStore for SeaConsents {
         audit: &AuditRecord,
     ) -> Result<(), CertificateError> {
         let remaining = consent.reads_remaining();
-        let txn = self.db.begin().await.map_err(storage)?;
+        let txn = zhongtai_store::begin_write(&self.db)
+            .await
+            .map_err(storage)?;
         Self::insert_usage(&txn, usage_row(consent, usage, remaining, None))
             .await
             .map_err(storage)?;

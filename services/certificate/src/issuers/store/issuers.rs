@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use chrono::SubsecRound;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    QueryOrder, QuerySelect,
 };
 use tokio::sync::Notify;
 use uuid::Uuid;
@@ -105,7 +105,9 @@ impl IssuerRepository for SeaIssuers {
         new: NewIssuer<'_>,
         audit: &AuditRecord,
     ) -> Result<Saved<TrustList>, CertificateError> {
-        let txn = self.db.begin().await.map_err(storage)?;
+        let txn = zhongtai_store::begin_write(&self.db)
+            .await
+            .map_err(storage)?;
         issuer_to_row(new.issuer)
             .into_active_model()
             .insert(&txn)
@@ -145,7 +147,9 @@ impl IssuerRepository for SeaIssuers {
         audit: &AuditRecord,
     ) -> Result<Saved<Option<TrustList>>, CertificateError> {
         let issuer = &change.issuer;
-        let txn = self.db.begin().await.map_err(storage)?;
+        let txn = zhongtai_store::begin_write(&self.db)
+            .await
+            .map_err(storage)?;
         let mut row = issuer_to_row(issuer).into_active_model().reset_all();
         row.id = sea_orm::ActiveValue::NotSet;
         row.created_at = sea_orm::ActiveValue::NotSet;
@@ -213,7 +217,9 @@ impl IssuerRepository for SeaIssuers {
         rotation: Rotation<'_>,
         audit: &AuditRecord,
     ) -> Result<Saved<TrustList>, CertificateError> {
-        let txn = self.db.begin().await.map_err(storage)?;
+        let txn = zhongtai_store::begin_write(&self.db)
+            .await
+            .map_err(storage)?;
         if !keys::retire(&txn, rotation.retired).await? {
             return Ok(Saved::Conflict);
         }
@@ -252,7 +258,9 @@ impl IssuerRepository for SeaIssuers {
         previous: &KeyRecord,
         audit: &AuditRecord,
     ) -> Result<Saved<TrustList>, CertificateError> {
-        let txn = self.db.begin().await.map_err(storage)?;
+        let txn = zhongtai_store::begin_write(&self.db)
+            .await
+            .map_err(storage)?;
         if !keys::mark_revoked(&txn, revocation.key, previous.state).await? {
             return Ok(Saved::Conflict);
         }
@@ -304,7 +312,9 @@ impl IssuerRepository for SeaIssuers {
         verify_until: Option<chrono::DateTime<chrono::Utc>>,
         audit: &AuditRecord,
     ) -> Result<Saved<TrustList>, CertificateError> {
-        let txn = self.db.begin().await.map_err(storage)?;
+        let txn = zhongtai_store::begin_write(&self.db)
+            .await
+            .map_err(storage)?;
         if !keys::set_verify_until(&txn, key, verify_until).await? {
             return Ok(Saved::Conflict);
         }
@@ -333,7 +343,9 @@ impl IssuerRepository for SeaIssuers {
         key: &NewPlatformKey,
         audit: &AuditRecord,
     ) -> Result<Saved<TrustList>, CertificateError> {
-        let txn = self.db.begin().await.map_err(storage)?;
+        let txn = zhongtai_store::begin_write(&self.db)
+            .await
+            .map_err(storage)?;
         if !keys::insert_platform(&txn, key).await? {
             return Ok(Saved::Conflict);
         }

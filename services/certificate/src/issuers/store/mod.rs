@@ -1,6 +1,7 @@
 //! sea-orm persistence of issuers, keys, the trust list and certificate
 //! types.
 
+pub mod directory;
 mod issuers;
 mod keys;
 mod rows;

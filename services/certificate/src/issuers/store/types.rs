@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::Duration;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, IntoActiveModel, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    QuerySelect,
 };
 use std::sync::Arc;
 use tokio::sync::Notify;
@@ -56,7 +56,9 @@ impl TypeRepository for SeaTypes {
             return Ok(CreateOutcome::AlreadyCreated(existing));
         }
         let row = to_model(certificate_type, request_id)?.into_active_model();
-        let txn = self.db.begin().await.map_err(storage)?;
+        let txn = zhongtai_store::begin_write(&self.db)
+            .await
+            .map_err(storage)?;
         match ActiveModel::insert(row, &txn).await {
             Ok(_) => {}
             Err(e) if is_unique_violation(&e) => {
@@ -135,7 +137,9 @@ impl TypeRepository for SeaTypes {
         row.code = sea_orm::ActiveValue::NotSet;
         row.request_id = sea_orm::ActiveValue::NotSet;
         row.created_at = sea_orm::ActiveValue::NotSet;
-        let txn = self.db.begin().await.map_err(storage)?;
+        let txn = zhongtai_store::begin_write(&self.db)
+            .await
+            .map_err(storage)?;
         let updated = platform_wide_update::<Entity>()
             .set(row)
             .filter(Column::Code.eq(next.code.as_str()))

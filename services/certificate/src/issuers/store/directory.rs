@@ -1,13 +1,13 @@
-//! What the certificates part reads of issuers: which issuers a department
-//! has (to issue on its approved applications) and which department an
-//! issuer belongs to (to unmask holders for it). Read from the issuers
-//! part's table, as the ports offer neither.
+//! What the other parts read of issuers through the [`Keyring`]: which
+//! issuers a department has (to issue on its approved applications) and
+//! which department an issuer belongs to (to unmask holders for it).
+//!
+//! [`Keyring`]: crate::shared::Keyring
 
 use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 use zhongtai_kit::{ScopedEntity, SystemPurpose, TenantId, TenantScope};
 
-use super::rows::storage;
 use crate::issuers::entities::issuer;
 use crate::shared::CertificateError;
 
@@ -24,9 +24,9 @@ pub async fn of_tenant<C: ConnectionTrait>(
         .order_by_asc(issuer::Column::Id)
         .all(conn)
         .await
-        .map_err(storage)?
+        .map_err(CertificateError::storage)?
         .into_iter()
-        .map(|row| Uuid::parse_str(&row.id).map_err(storage))
+        .map(|row| Uuid::parse_str(&row.id).map_err(CertificateError::storage))
         .collect()
 }
 
@@ -39,7 +39,10 @@ pub async fn tenant_of<C: ConnectionTrait>(
         .filter(issuer::Column::Id.eq(issuer_id))
         .one(conn)
         .await
-        .map_err(storage)?
-        .map(|row| TenantId::parse(&row.tenant_division, &row.tenant_department).map_err(storage))
+        .map_err(CertificateError::storage)?
+        .map(|row| {
+            TenantId::parse(&row.tenant_division, &row.tenant_department)
+                .map_err(CertificateError::storage)
+        })
         .transpose()
 }
