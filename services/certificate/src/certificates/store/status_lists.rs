@@ -82,18 +82,24 @@ async fn open_group_with_room<C: ConnectionTrait>(
         .map_err(storage)
 }
 
-/// Opens the group after the last one, with its two lists at version 1.
-/// Another instance opening it first is as good.
+/// Opens the group after the last one, with its two lists at version 1 —
+/// unless the last one has room after all (another instance opened it since
+/// this transaction looked), so concurrent issuers never open two groups at
+/// once. Another instance opening the next group first is as good.
 async fn open_next_group(txn: &DatabaseTransaction) -> Result<(), CertificateError> {
     #[allow(clippy::disallowed_methods)] // platform-wide table
-    let last: Option<Option<i64>> = status_list_group::Entity::find()
-        .select_only()
-        .column_as(Expr::col(status_list_group::Column::Seq).max(), "last")
-        .into_tuple()
+    let last = status_list_group::Entity::find()
+        .order_by_desc(status_list_group::Column::Seq)
         .one(txn)
         .await
         .map_err(storage)?;
-    let seq = last.flatten().unwrap_or(0) + 1;
+    if last
+        .as_ref()
+        .is_some_and(|group| group.allocated < group.capacity)
+    {
+        return Ok(());
+    }
+    let seq = last.map_or(0, |group| group.seq) + 1;
     let now = Utc::now();
     let attempt = txn.begin().await.map_err(storage)?;
     let group = status_list_group::ActiveModel {
