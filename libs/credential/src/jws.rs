@@ -148,11 +148,16 @@ impl CompactJws {
         &self.token
     }
 
-    fn signing_input(&self) -> &[u8] {
+    /// The signed bytes: the header and payload parts as received.
+    pub(crate) fn signing_input(&self) -> &[u8] {
         self.token
             .as_bytes()
             .get(..self.signing_input_len)
             .unwrap_or_default()
+    }
+
+    pub(crate) fn signature(&self) -> &[u8; SIGNATURE_BYTES] {
+        &self.signature
     }
 
     /// Fails unless the header's `typ` is `expected`.

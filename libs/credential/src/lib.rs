@@ -5,7 +5,8 @@
 //! (compact JWS with Ed25519, RFC 8037), keys and their sealing at rest, QR
 //! payloads (`ZT1:` + base45 of the token's decoded parts, framed and
 //! zlib-compressed; see [`qr`]), bitstring status lists, the signed trust
-//! list, and offline verification against it.
+//! list, and offline verification against it, one token at a time or
+//! many with their signatures checked in a batch ([`verify_codes`]).
 //!
 //! ```
 //! use zhongtai_credential::{
@@ -42,6 +43,7 @@
 #![forbid(unsafe_code)]
 
 pub mod base45;
+mod batch;
 pub mod claims;
 mod deflate;
 mod encoding;
@@ -73,5 +75,6 @@ pub use trust::{
     TrustListKey, TrustStore, TrustedKey,
 };
 pub use verify::{
-    CODE_CLOCK_SKEW_SECS, CertificateCheck, CodeCheck, Outcome, verify_certificate, verify_code,
+    CODE_CLOCK_SKEW_SECS, CertificateCheck, CodeCheck, Outcome, verify_certificate,
+    verify_certificates, verify_code, verify_codes,
 };

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::batch::BatchKey;
 use crate::jws::{CompactJws, sign_compact};
 use crate::{FormatError, KeyError, PublicKey, SigningKey};
 
@@ -33,8 +34,8 @@ pub struct TrustedKey {
 #[derive(Debug, Clone, Default)]
 pub struct TrustStore {
     version: i64,
-    issuer_keys: HashMap<String, TrustedKey>,
-    platform_keys: HashMap<String, PublicKey>,
+    issuer_keys: HashMap<String, (TrustedKey, BatchKey)>,
+    platform_keys: HashMap<String, (PublicKey, BatchKey)>,
 }
 
 impl TrustStore {
@@ -49,9 +50,12 @@ impl TrustStore {
             version,
             issuer_keys: issuer_keys
                 .into_iter()
-                .map(|key| (key.key_id.clone(), key))
+                .map(|key| (key.key_id.clone(), (key, BatchKey::default())))
                 .collect(),
-            platform_keys: platform_keys.into_iter().collect(),
+            platform_keys: platform_keys
+                .into_iter()
+                .map(|(kid, key)| (kid, (key, BatchKey::default())))
+                .collect(),
         }
     }
 
@@ -61,15 +65,23 @@ impl TrustStore {
     }
 
     pub fn issuer_key(&self, kid: &str) -> Option<&TrustedKey> {
-        self.issuer_keys.get(kid)
+        self.issuer_entry(kid).map(|(key, _)| key)
     }
 
     pub fn platform_key(&self, kid: &str) -> Option<&PublicKey> {
-        self.platform_keys.get(kid)
+        self.platform_entry(kid).map(|(key, _)| key)
     }
 
     pub fn issuer_keys(&self) -> impl Iterator<Item = &TrustedKey> {
-        self.issuer_keys.values()
+        self.issuer_keys.values().map(|(key, _)| key)
+    }
+
+    pub(crate) fn issuer_entry(&self, kid: &str) -> Option<(&TrustedKey, &BatchKey)> {
+        self.issuer_keys.get(kid).map(|(key, batch)| (key, batch))
+    }
+
+    pub(crate) fn platform_entry(&self, kid: &str) -> Option<(&PublicKey, &BatchKey)> {
+        self.platform_keys.get(kid).map(|(key, batch)| (key, batch))
     }
 }
 
@@ -164,7 +176,10 @@ impl TrustListDocument {
                         .map(|at| timestamp(&key.kid, at))
                         .transpose()?,
                 };
-                if issuer_keys.insert(key.kid.clone(), trusted).is_some() {
+                if issuer_keys
+                    .insert(key.kid.clone(), (trusted, BatchKey::default()))
+                    .is_some()
+                {
                     return Err(TrustListError::DuplicateKeyId {
                         kid: key.kid.clone(),
                     });
@@ -174,7 +189,7 @@ impl TrustListDocument {
         let mut platform_keys = HashMap::new();
         for key in &self.platform_keys {
             if platform_keys
-                .insert(key.kid.clone(), decode_key(key)?)
+                .insert(key.kid.clone(), (decode_key(key)?, BatchKey::default()))
                 .is_some()
             {
                 return Err(TrustListError::DuplicateKeyId {

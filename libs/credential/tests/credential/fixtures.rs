@@ -179,3 +179,37 @@ pub fn personal_code() -> CodePayload {
 pub fn code(key: &SigningKey, payload: &CodePayload) -> String {
     sign_compact(key, CODE_TYP, payload)
 }
+
+/// xorshift64*: deterministic, so a failure reproduces.
+pub struct XorShift(pub u64);
+
+impl XorShift {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// Flips, replaces, inserts or deletes a few bytes (never none).
+pub fn mutate(random: &mut XorShift, original: &[u8]) -> Vec<u8> {
+    let mut bytes = original.to_vec();
+    for _ in 0..1 + random.below(3) {
+        let at = random.below(bytes.len().max(1));
+        match random.below(4) {
+            0 if !bytes.is_empty() => bytes[at] ^= 1 << random.below(8),
+            1 if !bytes.is_empty() => bytes[at] = random.next() as u8,
+            2 => bytes.insert(at.min(bytes.len()), random.next() as u8),
+            _ if bytes.len() > 1 => {
+                bytes.remove(at);
+            }
+            _ => bytes.push(b'.'),
+        }
+    }
+    bytes
+}

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used)] // test helpers
 
+mod batches;
 mod fixtures;
 mod malformed;
 mod qr_codes;

@@ -10,7 +10,7 @@ use zhongtai_credential::{
     token_from_presentation, verify_certificate, verify_code,
 };
 
-use crate::fixtures::{certificate, code, licence, now, personal_code, world};
+use crate::fixtures::{XorShift, certificate, code, licence, mutate, now, personal_code, world};
 
 fn certificate_error(presentation: &str) -> FormatError {
     let world = world();
@@ -220,40 +220,6 @@ fn headers_must_be_json_naming_an_ed25519_key() {
         certificate_error(&empty_signature),
         FormatError::SignatureLength { actual: 0 }
     );
-}
-
-/// xorshift64*: deterministic, so a failure reproduces.
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
-/// Flips, replaces, inserts or deletes a few bytes (never none).
-fn mutate(random: &mut XorShift, original: &[u8]) -> Vec<u8> {
-    let mut bytes = original.to_vec();
-    for _ in 0..1 + random.below(3) {
-        let at = random.below(bytes.len().max(1));
-        match random.below(4) {
-            0 if !bytes.is_empty() => bytes[at] ^= 1 << random.below(8),
-            1 if !bytes.is_empty() => bytes[at] = random.next() as u8,
-            2 => bytes.insert(at.min(bytes.len()), random.next() as u8),
-            _ if bytes.len() > 1 => {
-                bytes.remove(at);
-            }
-            _ => bytes.push(b'.'),
-        }
-    }
-    bytes
 }
 
 #[test]
