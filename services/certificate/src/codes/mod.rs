@@ -32,6 +32,7 @@ use domain::offline::OfflineCodes;
 use domain::presentation::CodeMinter;
 use domain::scans::Scanning;
 use domain::showing::Showing;
+use domain::signatures::SignatureBatcher;
 use domain::venues::Venues;
 use domain::verification::{RevokedCodes, Verifier};
 use store::{BatchedScanLog, ScanWriter};
@@ -45,6 +46,7 @@ pub struct Codes {
     venues: Venues,
     scanning: Scanning,
     verifier: Arc<Verifier>,
+    signatures: Arc<SignatureBatcher>,
     revoked: Arc<RevokedCodes>,
     scan_log: Arc<BatchedScanLog>,
     /// Taken by the first [`Codes::background`].
@@ -69,7 +71,8 @@ impl Codes {
         ));
         let offline_codes = Arc::new(store::SeaOfflineCodes::new(db.clone(), deps.outbox.clone()));
         let revoked = Arc::new(RevokedCodes::new(offline_codes.clone()));
-        let verifier = Arc::new(Verifier::new(keyring, revoked.clone()));
+        let signatures = Arc::new(SignatureBatcher::new(keyring));
+        let verifier = Arc::new(Verifier::new(signatures.clone(), revoked.clone()));
         let venues = Venues::new(Arc::new(store::SeaVenues::new(
             db.clone(),
             deps.outbox.clone(),
@@ -104,6 +107,7 @@ impl Codes {
             venues,
             scanning,
             verifier,
+            signatures,
             revoked,
             scan_log,
             scan_writer: Mutex::new(Some(scan_writer)),
@@ -115,10 +119,13 @@ impl Codes {
         CodeApi::new(self.clone())
     }
 
-    /// The scan writer (it writes out its queue when `stop` fires) and the
-    /// refresh of revoked offline codes.
+    /// The signature batcher, the scan writer (it writes out its queue when
+    /// `stop` fires) and the refresh of revoked offline codes.
     pub fn background(self: &Arc<Self>, stop: CancellationToken) -> Vec<BackgroundTask> {
         let mut tasks: Vec<BackgroundTask> = Vec::new();
+        if let Some(signatures) = self.signatures.task(stop.clone()) {
+            tasks.push(Box::pin(signatures));
+        }
         let writer = self.scan_writer.lock().ok().and_then(|mut w| w.take());
         if let Some(writer) = writer {
             tasks.push(Box::pin(writer.run(stop.clone())));

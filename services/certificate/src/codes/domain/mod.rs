@@ -8,6 +8,7 @@ pub mod ports;
 pub mod presentation;
 pub mod scans;
 pub mod showing;
+pub mod signatures;
 pub mod status;
 pub mod venues;
 pub mod verification;

@@ -219,17 +219,17 @@ pub fn expiry(issued_at: DateTime<Utc>, validity: std::time::Duration) -> DateTi
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use zhongtai_credential::{SigningKey, TrustStore, verify_code};
 
     use super::*;
     use crate::codes::domain::status::tests::person;
 
-    fn sealer(byte: u8) -> Arc<KeySealer> {
+    pub(crate) fn sealer(byte: u8) -> Arc<KeySealer> {
         Arc::new(KeySealer::new(&[byte; 32]).unwrap_or_else(|_| unreachable!()))
     }
 
-    struct Platform(Arc<zhongtai_credential::SigningKey>);
+    pub(crate) struct Platform(pub(crate) Arc<zhongtai_credential::SigningKey>);
 
     #[async_trait::async_trait]
     impl Keyring for Platform {
@@ -265,13 +265,13 @@ mod tests {
         }
     }
 
-    fn minter(sealer: Arc<KeySealer>) -> (CodeMinter, Arc<Platform>) {
+    pub(crate) fn minter(sealer: Arc<KeySealer>) -> (CodeMinter, Arc<Platform>) {
         let (key, _) = SigningKey::generate("platform-test").unwrap_or_else(|_| unreachable!());
         let platform = Arc::new(Platform(Arc::new(key)));
         (CodeMinter::new(platform.clone(), sealer), platform)
     }
 
-    fn content() -> CodeContent {
+    pub(crate) fn content() -> CodeContent {
         let now = code_time(Utc::now());
         CodeContent {
             kind: CodeKind::Personal,

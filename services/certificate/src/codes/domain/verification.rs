@@ -1,6 +1,8 @@
 //! Verifying a code online: the offline check against the trust list in
-//! memory, plus revocation of offline codes from a set in memory. No
-//! database round trip per call: this is the path that takes the spikes.
+//! memory (signatures of concurrent calls checked together, see
+//! [`super::signatures`]), plus revocation of offline codes from a set in
+//! memory. No database round trip per call: this is the path that takes
+//! the spikes.
 //!
 //! The revoked set is loaded on first use, updated at once by revocations
 //! made here, and re-read every `refresh_interval` for revocations made on
@@ -11,11 +13,12 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
-use zhongtai_credential::{CERTIFICATE_TYP, CodeKind, CodePayload, FormatError, verify_code};
+use zhongtai_credential::{CERTIFICATE_TYP, CodeKind, CodePayload, FormatError};
 
 use super::model::CodeOutcome;
 use super::ports::OfflineCodeRepository;
-use crate::shared::{CertificateError, Keyring};
+use super::signatures::SignatureBatcher;
+use crate::shared::CertificateError;
 
 /// Largest presentation accepted, in bytes (a code is well under 1 KiB).
 pub const MAX_PRESENTATION_BYTES: usize = 4 * 1024;
@@ -43,13 +46,16 @@ pub struct Verification {
 
 /// Checks presented codes.
 pub struct Verifier {
-    keyring: Arc<dyn Keyring>,
+    signatures: Arc<SignatureBatcher>,
     revoked: Arc<RevokedCodes>,
 }
 
 impl Verifier {
-    pub fn new(keyring: Arc<dyn Keyring>, revoked: Arc<RevokedCodes>) -> Self {
-        Self { keyring, revoked }
+    pub fn new(signatures: Arc<SignatureBatcher>, revoked: Arc<RevokedCodes>) -> Self {
+        Self {
+            signatures,
+            revoked,
+        }
     }
 
     /// The size limit, in the caller's field terms.
@@ -74,8 +80,8 @@ impl Verifier {
         presentation: &str,
         now: DateTime<Utc>,
     ) -> Result<Result<Verification, String>, CertificateError> {
-        let trust = self.keyring.trust_store().await?;
-        let check = match verify_code(presentation, &trust, now) {
+        let (check, trust_list_version) = self.signatures.check(presentation, now).await?;
+        let check = match check {
             Ok(check) => check,
             Err(error) => return Ok(Err(unreadable(&error))),
         };
@@ -90,7 +96,7 @@ impl Verifier {
             key_id: check.key_id,
             payload: check.payload,
             signed_by_platform,
-            trust_list_version: trust.version(),
+            trust_list_version,
             checked_at: now,
             revocation_checked: false,
         };
