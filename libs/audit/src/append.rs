@@ -80,7 +80,7 @@ pub async fn append_alone(
     source: &str,
     record: &AuditRecord,
 ) -> Result<(), AuditError> {
-    let txn = zhongtai_store::begin_write(&db).await?;
+    let txn = zhongtai_store::begin_write(db).await?;
     append(&txn, source, record).await?;
     txn.commit().await?;
     Ok(())

@@ -52,7 +52,7 @@ where
     <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
     Found: Future<Output = Result<Option<T>, ApprovalError>>,
 {
-    let txn = zhongtai_store::begin_write(&db).await.map_err(storage)?;
+    let txn = zhongtai_store::begin_write(db).await.map_err(storage)?;
     match row.insert(&txn).await {
         Ok(_) => {}
         Err(e) if is_unique_violation(&e) => {

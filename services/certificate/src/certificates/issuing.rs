@@ -113,7 +113,7 @@ impl Certificates {
             return issued_for_application(existing, &request, caller);
         }
         let actor = Actor::of(caller);
-        let txn = zhongtai_store::begin_write(&db)
+        let txn = zhongtai_store::begin_write(db)
             .await
             .map_err(CertificateError::storage)?;
         let issued = certificates_store::issue_in(&txn, &draft, &signer, |record| {

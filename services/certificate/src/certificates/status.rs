@@ -38,7 +38,7 @@ impl Certificates {
         };
         let platform = self.keyring.platform_signer().await?;
         let actor = Actor::of(caller);
-        let txn = zhongtai_store::begin_write(&db)
+        let txn = zhongtai_store::begin_write(db)
             .await
             .map_err(CertificateError::storage)?;
         certificates_store::update_status(&txn, &scope, &record, current.version).await?;

@@ -52,7 +52,7 @@ pub async fn insert_scans(
         insert_chunk(db, scans, &mut inserted).await?;
         return Ok(inserted);
     }
-    let txn = zhongtai_store::begin_write(&db).await.map_err(storage)?;
+    let txn = zhongtai_store::begin_write(db).await.map_err(storage)?;
     for chunk in scans.chunks(MAX_ROWS_PER_INSERT) {
         insert_chunk(&txn, chunk, &mut inserted).await?;
     }
