@@ -47,15 +47,13 @@ impl CodeApi {
 
 type Answer<T> = Result<Response<T>, Status>;
 
-fn period(
-    period: Option<&common::Period>,
-) -> Result<
-    (
-        Option<chrono::DateTime<chrono::Utc>>,
-        Option<chrono::DateTime<chrono::Utc>>,
-    ),
-    Status,
-> {
+/// Both ends of a requested window, each optional until checked.
+type Window = (
+    Option<chrono::DateTime<chrono::Utc>>,
+    Option<chrono::DateTime<chrono::Utc>>,
+);
+
+fn period(period: Option<&common::Period>) -> Result<Window, Status> {
     let start = period
         .and_then(|p| p.start_time.as_ref())
         .map(|t| instant("period.start_time", t))

@@ -149,10 +149,13 @@ impl Showing {
     }
 }
 
+/// A type as read, and when.
+type CachedType = (Instant, Option<Arc<CertificateType>>);
+
 /// Certificate types by code, reused for [`TYPE_TTL`].
 struct TypeCache {
     registry: Arc<dyn TypeRegistry>,
-    entries: Mutex<HashMap<String, (Instant, Option<Arc<CertificateType>>)>>,
+    entries: Mutex<HashMap<String, CachedType>>,
 }
 
 impl TypeCache {

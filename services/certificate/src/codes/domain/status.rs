@@ -203,7 +203,10 @@ pub(crate) mod tests {
             Some(now + Duration::days(30)),
             &[],
         );
-        assert_eq!(holder_status(&[valid.clone()], now), HolderStatus::Normal);
+        assert_eq!(
+            holder_status(std::slice::from_ref(&valid), now),
+            HolderStatus::Normal
+        );
         assert_eq!(
             holder_status(&[valid.clone(), suspended.clone()], now),
             HolderStatus::Attention

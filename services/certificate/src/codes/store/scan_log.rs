@@ -47,18 +47,18 @@ impl BatchedScanLog {
                 let repeats = repeats.clone();
                 Box::pin(async move {
                     let inserted = insert_scans(&db, &batch).await?;
-                    if inserted.len() < batch.len() {
-                        if let Ok(mut repeats) = repeats.lock() {
-                            if repeats.len() > MAX_REPEATS {
-                                repeats.clear();
-                            }
-                            repeats.extend(
-                                batch
-                                    .iter()
-                                    .map(|scan| scan.scan_id)
-                                    .filter(|id| !inserted.contains(id)),
-                            );
+                    if inserted.len() < batch.len()
+                        && let Ok(mut repeats) = repeats.lock()
+                    {
+                        if repeats.len() > MAX_REPEATS {
+                            repeats.clear();
                         }
+                        repeats.extend(
+                            batch
+                                .iter()
+                                .map(|scan| scan.scan_id)
+                                .filter(|id| !inserted.contains(id)),
+                        );
                     }
                     Ok(())
                 })
