@@ -22,15 +22,16 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::{Channel, Server};
 use zhongtai_certificate::Center;
-use zhongtai_certificate::codes::CodeApi;
+use zhongtai_certificate::codes::Codes;
 use zhongtai_certificate::migration::Migrator;
 use zhongtai_certificate::shared::Keyring;
 use zhongtai_contracts::certificate::v1 as pb;
 use zhongtai_contracts::certificate::v1::code_service_client::CodeServiceClient;
-use zhongtai_contracts::certificate::v1::code_service_server::{CodeService, CodeServiceServer};
+use zhongtai_contracts::certificate::v1::code_service_server::CodeServiceServer;
 use zhongtai_credential::{
-    CODE_TYP, CodeKind, CodePayload, Holder, HolderStatus, IdDocumentType, PLATFORM_ISSUER,
-    SigningKey, TrustStore, qr_payload, sign_compact, verify_code,
+    CODE_TYP, CodeKind, CodePayload, Holder, HolderStatus, IdDocumentType, MAX_TOKEN_BYTES,
+    PLATFORM_ISSUER, SigningKey, TrustStore, qr_payload, sign_compact, token_from_presentation,
+    verify_code, verify_codes,
 };
 use zhongtai_kit::config::CertificateConfig;
 use zhongtai_store::{StoreConfig, connect, migrate};
@@ -41,15 +42,20 @@ const WARM_UP: Duration = Duration::from_secs(1);
 const PEAK_RUN: Duration = Duration::from_secs(5);
 const FIXED_RUN: Duration = Duration::from_secs(10);
 const FIXED_RATE: f64 = 15_000.0;
+/// HTTP/2 connections the load uses (`ZT_BENCH_CONNECTIONS` overrides).
 const CHANNELS: usize = 8;
+const SERVER_THREAD: &str = "code-server";
+const CLIENT_THREAD: &str = "code-client";
 const IN_FLIGHT: usize = 256;
+/// Codes a batch of the in-process batched check holds.
+const BATCH: usize = 32;
 
 /// What the server thread hands the driver.
 struct Served {
     address: std::net::SocketAddr,
     platform: Arc<SigningKey>,
     trust: Arc<TrustStore>,
-    api: CodeApi,
+    center: Arc<Center>,
 }
 
 fn main() {
@@ -57,7 +63,10 @@ fn main() {
     let (served_tx, served_rx) = std::sync::mpsc::channel();
     let server = {
         let stop = stop.clone();
-        std::thread::spawn(move || serve(stop, served_tx))
+        std::thread::Builder::new()
+            .name(SERVER_THREAD.into())
+            .spawn(move || serve(stop, served_tx))
+            .expect("the server thread")
     };
     let served = served_rx.recv().expect("the server starts");
 
@@ -77,47 +86,81 @@ fn main() {
     let offline_qr = rate(|| {
         verify_code(&qr, &served.trust, chrono::Utc::now()).is_ok_and(|c| c.outcome.is_valid())
     });
+    let batch: Vec<&str> = vec![qr.as_str(); BATCH];
+    let offline_batched = BATCH as f64
+        * rate(|| {
+            verify_codes(&batch, &served.trust, chrono::Utc::now())
+                .iter()
+                .all(|c| c.as_ref().is_ok_and(|c| c.outcome.is_valid()))
+        });
 
+    let unwrap_qr = rate(|| token_from_presentation(&qr, MAX_TOKEN_BYTES).is_ok());
     let client = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
+        .thread_name(CLIENT_THREAD)
         .enable_all()
         .build()
         .expect("a client runtime");
-    let handler = client.block_on(handler_rate(&served.api, &qr));
     let channels = client.block_on(connect_all(served.address));
-    let peak_token = client.block_on(peak(&channels, &token));
-    let peak_qr = client.block_on(peak(&channels, &qr));
-    let fixed = client.block_on(fixed_rate(&channels, &qr, FIXED_RATE));
+    let codes = &served.center.codes;
+    let peak_token = measured(codes, || client.block_on(peak(&channels, &token, false)));
+    let peak_qr = measured(codes, || client.block_on(peak(&channels, &qr, false)));
+    let peak_refused = measured(codes, || {
+        client.block_on(peak(&channels, "not a code", true))
+    });
+    let fixed_token = measured(codes, || {
+        client.block_on(fixed_rate(&channels, &token, FIXED_RATE))
+    });
+    let fixed_qr = measured(codes, || {
+        client.block_on(fixed_rate(&channels, &qr, FIXED_RATE))
+    });
 
     println!();
     println!(
-        "{:<44} {:>12} {:>9}",
+        "{:<48} {:>10} {:>9}",
         "verify-code path", "per second", "vs ring"
     );
     for (name, ops) in [
         ("ring Ed25519 verify (one thread)", raw),
         ("verify_code, raw token (one thread)", offline_token),
         ("verify_code, ZT1 QR payload (one thread)", offline_qr),
-        ("VerifyCode handler in process, QR", handler),
+        (
+            "verify_codes, QR, batches of 32 (one thread)",
+            offline_batched,
+        ),
+        ("token_from_presentation, QR (one thread)", unwrap_qr),
+    ] {
+        println!("{name:<48} {ops:>10.0} {:>8.1}%", ops / raw * 100.0);
+    }
+    for (name, (ops, run)) in [
         ("VerifyCode over gRPC, peak, raw token", peak_token),
         ("VerifyCode over gRPC, peak, QR payload", peak_qr),
+        (
+            "VerifyCode over gRPC, peak, refused (no crypto)",
+            peak_refused,
+        ),
     ] {
-        println!("{name:<44} {ops:>12.0} {:>8.1}%", ops / raw * 100.0);
+        println!("{name:<48} {ops:>10.0} {:>8.1}%   {run}", ops / raw * 100.0);
     }
     println!();
+    for (form, (fixed, run)) in [("raw token", fixed_token), ("QR payload", fixed_qr)] {
+        println!(
+            "VerifyCode over gRPC at {FIXED_RATE:.0}/s offered ({form}, open loop, {}s): \
+             {:.0}/s answered, p50 {:.3} ms, p99 {:.3} ms, p99.9 {:.3} ms, max {:.3} ms, \
+             {} errors   {run}",
+            FIXED_RUN.as_secs(),
+            fixed.answered_per_second,
+            fixed.p50.as_secs_f64() * 1e3,
+            fixed.p99.as_secs_f64() * 1e3,
+            fixed.p999.as_secs_f64() * 1e3,
+            fixed.max.as_secs_f64() * 1e3,
+            fixed.errors
+        );
+    }
     println!(
-        "VerifyCode over gRPC at {FIXED_RATE:.0}/s offered (QR payload, open loop, {}s): \
-         {:.0}/s answered, p50 {:.3} ms, p99 {:.3} ms, p99.9 {:.3} ms, max {:.3} ms, {} errors",
-        FIXED_RUN.as_secs(),
-        fixed.answered_per_second,
-        fixed.p50.as_secs_f64() * 1e3,
-        fixed.p99.as_secs_f64() * 1e3,
-        fixed.p999.as_secs_f64() * 1e3,
-        fixed.max.as_secs_f64() * 1e3,
-        fixed.errors
-    );
-    println!(
-        "server: one current-thread runtime; client: one worker thread, {CHANNELS} HTTP/2 connections"
+        "server: one current-thread runtime ({SERVER_THREAD}); client: one worker thread \
+         ({CLIENT_THREAD}), {} HTTP/2 connections, {IN_FLIGHT} calls in flight at peak",
+        channels.len()
     );
 
     stop.cancel();
@@ -167,7 +210,7 @@ fn serve(stop: CancellationToken, served: std::sync::mpsc::Sender<Served>) {
                 address,
                 platform,
                 trust,
-                api: api.clone(),
+                center: center.clone(),
             })
             .expect("the driver waits");
         Server::builder()
@@ -233,30 +276,6 @@ fn raw_ed25519_rate(platform: &SigningKey, token: &str) -> f64 {
     })
 }
 
-/// The handler called directly: verification plus building the answer,
-/// no network, no protobuf encoding.
-async fn handler_rate(api: &CodeApi, payload: &str) -> f64 {
-    let call = || async {
-        api.verify_code(tonic::Request::new(pb::VerifyCodeRequest {
-            payload: payload.to_string(),
-        }))
-        .await
-        .is_ok_and(|r| valid(&r.into_inner()))
-    };
-    for _ in 0..1_000 {
-        assert!(call().await);
-    }
-    let start = Instant::now();
-    let mut done: u64 = 0;
-    while start.elapsed() < LOCAL_RUN {
-        for _ in 0..256 {
-            assert!(call().await);
-        }
-        done += 256;
-    }
-    done as f64 / start.elapsed().as_secs_f64()
-}
-
 fn valid(answer: &pb::VerifyCodeResponse) -> bool {
     answer
         .result
@@ -265,8 +284,13 @@ fn valid(answer: &pb::VerifyCodeResponse) -> bool {
 }
 
 async fn connect_all(address: std::net::SocketAddr) -> Vec<CodeServiceClient<Channel>> {
-    let mut clients = Vec::with_capacity(CHANNELS);
-    for _ in 0..CHANNELS {
+    let connections = std::env::var("ZT_BENCH_CONNECTIONS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(CHANNELS)
+        .max(1);
+    let mut clients = Vec::with_capacity(connections);
+    for _ in 0..connections {
         let channel = Channel::from_shared(format!("http://{address}"))
             .expect("a URI")
             .tcp_nodelay(true)
@@ -278,8 +302,9 @@ async fn connect_all(address: std::net::SocketAddr) -> Vec<CodeServiceClient<Cha
     clients
 }
 
-/// Answers a second with `IN_FLIGHT` calls always outstanding.
-async fn peak(clients: &[CodeServiceClient<Channel>], payload: &str) -> f64 {
+/// Answers a second with `IN_FLIGHT` calls always outstanding, each
+/// answered VALID (or, for `refused`, INVALID_ARGUMENT).
+async fn peak(clients: &[CodeServiceClient<Channel>], payload: &str, refused: bool) -> f64 {
     let answered = Arc::new(AtomicU64::new(0));
     let counting = Arc::new(AtomicBool::new(false));
     let running = Arc::new(AtomicBool::new(true));
@@ -294,10 +319,11 @@ async fn peak(clients: &[CodeServiceClient<Channel>], payload: &str) -> f64 {
             tokio::spawn(async move {
                 while running.load(Ordering::Relaxed) {
                     let answer = client.verify_code(request.clone()).await;
-                    assert!(
-                        answer.is_ok_and(|a| valid(a.get_ref())),
-                        "VerifyCode answers VALID"
-                    );
+                    let expected = match answer {
+                        Ok(answer) => !refused && valid(answer.get_ref()),
+                        Err(status) => refused && status.code() == tonic::Code::InvalidArgument,
+                    };
+                    assert!(expected, "VerifyCode answers as expected");
                     if counting.load(Ordering::Relaxed) {
                         answered.fetch_add(1, Ordering::Relaxed);
                     }
@@ -361,6 +387,7 @@ async fn schedule(
 ) -> (Vec<Duration>, u64, Duration) {
     let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel();
     let errors = Arc::new(AtomicU64::new(0));
+    let first_error = Arc::new(std::sync::Mutex::new(None::<String>));
     let start = Instant::now();
     let total = (rate * run.as_secs_f64()) as u64;
     let mut sent: u64 = 0;
@@ -375,13 +402,18 @@ async fn schedule(
             let request = request.clone();
             let done = done_tx.clone();
             let errors = errors.clone();
+            let first_error = first_error.clone();
             tokio::spawn(async move {
                 match client.verify_code(request).await {
                     Ok(answer) if valid(answer.get_ref()) => {
                         let _ = done.send(scheduled.elapsed());
                     }
-                    _ => {
-                        errors.fetch_add(1, Ordering::Relaxed);
+                    other => {
+                        if errors.fetch_add(1, Ordering::Relaxed) == 0
+                            && let Ok(mut first) = first_error.lock()
+                        {
+                            *first = Some(format!("{other:?}"));
+                        }
                     }
                 }
             });
@@ -393,5 +425,57 @@ async fn schedule(
     while let Some(latency) = done_rx.recv().await {
         latencies.push(latency);
     }
+    if let Some(error) = first_error.lock().ok().and_then(|e| e.clone()) {
+        println!("first failed call: {error}");
+    }
     (latencies, errors.load(Ordering::Relaxed), start.elapsed())
+}
+
+/// Runs `phase` and says how busy the server and client threads were
+/// during it, and how large the server's signature batches were.
+fn measured<T>(codes: &Codes, phase: impl FnOnce() -> T) -> (T, String) {
+    let (server_before, client_before) = (thread_cpu(SERVER_THREAD), thread_cpu(CLIENT_THREAD));
+    let batches_before = codes.signature_batches();
+    let start = Instant::now();
+    let result = phase();
+    let wall = start.elapsed().as_secs_f64();
+    let busy = |after: f64, before: f64| (after - before) / wall * 100.0;
+    let batches = codes.signature_batches();
+    let mean_batch = (batches.codes - batches_before.codes) as f64
+        / (batches.batches - batches_before.batches).max(1) as f64;
+    let note = format!(
+        "(server thread {:.0}% busy, client {:.0}%, mean signature batch {mean_batch:.1})",
+        busy(thread_cpu(SERVER_THREAD), server_before),
+        busy(thread_cpu(CLIENT_THREAD), client_before),
+    );
+    (result, note)
+}
+
+/// CPU seconds used so far by this process's threads named `name`, from
+/// /proc (Linux; clock ticks of 10 ms). Zero where /proc is missing.
+fn thread_cpu(name: &str) -> f64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0.0;
+    };
+    let mut ticks: u64 = 0;
+    for task in tasks.flatten() {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        if !comm.trim_end().starts_with(name) {
+            continue;
+        }
+        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+        // Fields after the command name: state is the first, utime the
+        // 12th, stime the 13th.
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .map(|(_, rest)| rest.split_whitespace().collect())
+            .unwrap_or_default();
+        for index in [11, 12] {
+            ticks += fields
+                .get(index)
+                .and_then(|f| f.parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+    }
+    ticks as f64 / 100.0
 }

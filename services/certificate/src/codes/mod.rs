@@ -143,6 +143,11 @@ impl Codes {
         tasks
     }
 
+    /// How the signatures of verified codes were batched so far.
+    pub fn signature_batches(&self) -> domain::signatures::BatchCounts {
+        self.signatures.counts()
+    }
+
     /// What the scan writer has done so far: batches, scans, failures.
     pub fn scan_batches(&self) -> BatchStats {
         self.scan_log.stats()

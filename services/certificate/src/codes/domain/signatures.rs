@@ -7,7 +7,7 @@
 //! lone call at once, with a batch of one: no call waits for others.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot};
@@ -27,6 +27,19 @@ struct Job {
     done: oneshot::Sender<Checked>,
 }
 
+/// How much batching there was: codes over batches is the mean batch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BatchCounts {
+    pub batches: u64,
+    pub codes: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    batches: AtomicU64,
+    codes: AtomicU64,
+}
+
 /// Hands codes to the batch task.
 pub struct SignatureBatcher {
     keyring: Arc<dyn Keyring>,
@@ -34,6 +47,7 @@ pub struct SignatureBatcher {
     receiver: std::sync::Mutex<Option<mpsc::UnboundedReceiver<Job>>>,
     /// Whether the task runs; until it does, calls verify alone.
     running: Arc<AtomicBool>,
+    counters: Arc<Counters>,
 }
 
 impl SignatureBatcher {
@@ -44,6 +58,14 @@ impl SignatureBatcher {
             queue,
             receiver: std::sync::Mutex::new(Some(receiver)),
             running: Arc::new(AtomicBool::new(false)),
+            counters: Arc::default(),
+        }
+    }
+
+    pub fn counts(&self) -> BatchCounts {
+        BatchCounts {
+            batches: self.counters.batches.load(Ordering::Relaxed),
+            codes: self.counters.codes.load(Ordering::Relaxed),
         }
     }
 
@@ -76,7 +98,7 @@ impl SignatureBatcher {
         let keyring = self.keyring.clone();
         let running = self.running.clone();
         running.store(true, Ordering::Release);
-        Some(run(keyring, receiver, running, stop))
+        Some(run(keyring, receiver, running, self.counters.clone(), stop))
     }
 }
 
@@ -84,6 +106,7 @@ async fn run(
     keyring: Arc<dyn Keyring>,
     mut queue: mpsc::UnboundedReceiver<Job>,
     running: Arc<AtomicBool>,
+    counters: Arc<Counters>,
     stop: CancellationToken,
 ) {
     let mut jobs = Vec::with_capacity(MAX_CODES);
@@ -96,12 +119,14 @@ async fn run(
         let Some(first) = first else { break };
         jobs.push(first);
         tokio::task::yield_now().await;
-        while jobs.len() < MAX_CODES {
-            match queue.try_recv() {
-                Ok(job) => jobs.push(job),
-                Err(_) => break,
-            }
-        }
+        // No waiting beyond that: under load, calls queue while a batch is
+        // checked, so the next batch is larger by itself; a timed wait
+        // measured here lowered the CPU a code costs but raised latency.
+        gather(&mut queue, &mut jobs);
+        counters.batches.fetch_add(1, Ordering::Relaxed);
+        counters
+            .codes
+            .fetch_add(jobs.len() as u64, Ordering::Relaxed);
         answer(&keyring, &mut jobs).await;
     }
     // Calls from now on verify alone; those queued still get answers.
@@ -110,6 +135,15 @@ async fn run(
     while let Some(job) = queue.recv().await {
         jobs.push(job);
         answer(&keyring, &mut jobs).await;
+    }
+}
+
+fn gather(queue: &mut mpsc::UnboundedReceiver<Job>, jobs: &mut Vec<Job>) {
+    while jobs.len() < MAX_CODES {
+        match queue.try_recv() {
+            Ok(job) => jobs.push(job),
+            Err(_) => break,
+        }
     }
 }
 
