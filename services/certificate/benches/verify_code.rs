@@ -44,6 +44,10 @@ const FIXED_RUN: Duration = Duration::from_secs(10);
 const FIXED_RATE: f64 = 15_000.0;
 /// HTTP/2 connections the load uses (`ZT_BENCH_CONNECTIONS` overrides).
 const CHANNELS: usize = 8;
+/// HTTP/2 flow-control windows on both sides: the 64 KiB default holds
+/// only ~120 requests in flight per connection, and one connection then
+/// idles waiting for window updates.
+const WINDOW_BYTES: u32 = 4 << 20;
 const SERVER_THREAD: &str = "code-server";
 const CLIENT_THREAD: &str = "code-client";
 const IN_FLIGHT: usize = 256;
@@ -214,15 +218,27 @@ fn serve(stop: CancellationToken, served: std::sync::mpsc::Sender<Served>) {
             })
             .expect("the driver waits");
         Server::builder()
-            .tcp_nodelay(true)
+            .initial_connection_window_size(Some(WINDOW_BYTES))
+            .initial_stream_window_size(Some(WINDOW_BYTES))
             .add_service(CodeServiceServer::new(api))
-            .serve_with_incoming_shutdown(
-                tokio_stream::wrappers::TcpListenerStream::new(listener),
-                stop.cancelled(),
-            )
+            .serve_with_incoming_shutdown(incoming(listener), stop.cancelled())
             .await
             .expect("the server runs");
     });
+}
+
+/// Accepted connections with Nagle's algorithm off: tonic's
+/// `tcp_nodelay` applies only to listeners it binds itself, and with Nagle
+/// on, small answers wait for the client's delayed ACK (~40 ms).
+fn incoming(
+    listener: tokio::net::TcpListener,
+) -> impl tokio_stream::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    use tokio_stream::StreamExt;
+    tokio_stream::wrappers::TcpListenerStream::new(listener).map(|accepted| {
+        let stream = accepted?;
+        stream.set_nodelay(true)?;
+        Ok(stream)
+    })
 }
 
 fn code_payload() -> CodePayload {
@@ -294,6 +310,8 @@ async fn connect_all(address: std::net::SocketAddr) -> Vec<CodeServiceClient<Cha
         let channel = Channel::from_shared(format!("http://{address}"))
             .expect("a URI")
             .tcp_nodelay(true)
+            .initial_connection_window_size(Some(WINDOW_BYTES))
+            .initial_stream_window_size(Some(WINDOW_BYTES))
             .connect()
             .await
             .expect("a connection");
