@@ -64,6 +64,44 @@ rabbitmq_up() {
   echo "export ZT_TEST_AMQP_URL='$url'"
 }
 
+# A throwaway PostgreSQL cluster with wal_level=logical: the "department"
+# database exchange lines read through logical replication.
+source_postgres_up() {
+  if [ -n "${ZT_TEST_SOURCE_POSTGRES_URL:-}" ]; then
+    log "source postgresql: using $ZT_TEST_SOURCE_POSTGRES_URL"
+    echo "export ZT_TEST_SOURCE_POSTGRES_URL='$ZT_TEST_SOURCE_POSTGRES_URL'"
+    return 0
+  fi
+  local bin
+  bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+  [ -x "$bin/initdb" ] || { log "source postgresql: no initdb under /usr/lib/postgresql"; return 1; }
+  local data="$state_dir/source-pg" port=55433
+  local run=(); [ "$(id -u)" = 0 ] && run=(runuser -u postgres --)
+  if pg_isready -q -h 127.0.0.1 -p $port 2>/dev/null; then
+    log "source postgresql: found on 127.0.0.1:$port"
+  else
+    rm -rf "$data"; mkdir -p "$data"
+    [ "$(id -u)" = 0 ] && chown postgres "$data" "$state_dir"
+    log "source postgresql: initdb + start on 127.0.0.1:$port (wal_level=logical)"
+    "${run[@]}" "$bin/initdb" -D "$data" -A trust -U postgres >/dev/null
+    cat >> "$data/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $port
+unix_socket_directories = '$data'
+wal_level = logical
+max_replication_slots = 64
+max_wal_senders = 64
+max_connections = 200
+fsync = off
+synchronous_commit = off
+CONF
+    echo "host replication all 127.0.0.1/32 trust" >> "$data/pg_hba.conf"
+    "${run[@]}" "$bin/pg_ctl" -D "$data" -l "$data/server.log" -w start >/dev/null
+    echo "source-postgres $bin $data" >> "$started"
+  fi
+  echo "export ZT_TEST_SOURCE_POSTGRES_URL='postgres://postgres@127.0.0.1:$port/postgres'"
+}
+
 etcd_healthy() { # port
   local response
   response=$( (exec 3<>"/dev/tcp/127.0.0.1/$1" && printf 'GET /health HTTP/1.0\r\n\r\n' >&3 && cat <&3) 2>/dev/null || true)
@@ -124,6 +162,10 @@ down() {
     case "$what" in
       etcd) log "etcd: stopping pid $arg1"; kill "$arg1" 2>/dev/null || true; rm -rf "$arg2" ;;
       rabbitmq) log "rabbitmq: stopping"; as_root rabbitmqctl -q stop >/dev/null 2>&1 || true ;;
+      source-postgres) log "source postgresql: stopping"
+        if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$arg1/pg_ctl" -D "$arg2" -m fast stop >/dev/null || true
+        else "$arg1/pg_ctl" -D "$arg2" -m fast stop >/dev/null || true; fi
+        rm -rf "$arg2" ;;
       postgres) log "postgresql: stopping $arg1/main"; as_root pg_ctlcluster --skip-systemctl-redirect "$arg1" main stop || true ;;
     esac
   done
@@ -131,7 +173,7 @@ down() {
 }
 
 case "${1:-}" in
-  up) postgres_up; rabbitmq_up; etcd_up; python_client_up ;;
+  up) postgres_up; source_postgres_up; rabbitmq_up; etcd_up; python_client_up ;;
   down) down ;;
   *) echo "usage: $0 up|down" >&2; exit 2 ;;
 esac

@@ -6,7 +6,7 @@
 
 mod security;
 
-pub use security::{BearerToken, Security, TEST_KEY_ENCRYPTION_KEY};
+pub use security::{BearerToken, Security, TEST_KEY_ENCRYPTION_KEY, TEST_MASKING_KEY};
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

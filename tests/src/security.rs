@@ -13,6 +13,9 @@ use zhongtai_mesh::{MeshTls, TlsFiles};
 /// The certificate center's key encryption key in tests (base64 of 32 bytes).
 pub const TEST_KEY_ENCRYPTION_KEY: &str = "dGVzdC1rZXktZW5jcnlwdGlvbi1rZXktMzItYnl0ZXM=";
 
+/// The exchange center's masking key in tests (base64 of 32 bytes).
+pub const TEST_MASKING_KEY: &str = "dGVzdC1leGNoYW5nZS1tYXNraW5nLWtleS0zMmJ5dGU=";
+
 pub struct Security {
     dir: tempfile::TempDir,
     issuer: DevIssuer,
@@ -43,7 +46,8 @@ impl Security {
     }
 
     /// Environment for `zhongtai serve <service>`: mTLS and token checks on,
-    /// and the certificate center's key encryption key.
+    /// the certificate center's key encryption key and the exchange
+    /// center's masking key.
     pub fn serve_env(&self, service: &str) -> Vec<(&'static str, String)> {
         let files = self.files(service);
         vec![
@@ -59,6 +63,7 @@ impl Security {
                 "SIGNING_KEY_ENCRYPTION_KEY",
                 TEST_KEY_ENCRYPTION_KEY.to_string(),
             ),
+            ("EXCHANGE_MASKING_KEY", TEST_MASKING_KEY.to_string()),
         ]
     }
 

@@ -277,6 +277,10 @@ async fn seed_tenant_a(mesh: &Mesh) -> Seeded {
         version: 1,
         created_at: now,
         updated_at: now,
+        source_kind: "push".into(),
+        source_spec: r#"{"kind":"push","tables":[],"producer_subject":"app:x"}"#.into(),
+        state_reason: String::new(),
+        request_id: None,
     }
     .into_active_model()
     .insert(&mesh.db("exchange").await)

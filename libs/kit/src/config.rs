@@ -34,6 +34,100 @@ pub struct ServeConfig {
     pub approval: ApprovalConfig,
     pub catalog: CatalogConfig,
     pub certificate: CertificateConfig,
+    pub exchange: ExchangeConfig,
+}
+
+/// Settings of the exchange center (`[exchange]`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ExchangeConfig {
+    /// Base64 of the 32-byte secret that keys HASH masking
+    /// (`EXCHANGE_MASKING_KEY`); each grant hashes with its own key derived
+    /// from it. Required to serve the exchange center.
+    pub masking_key: Secret<String>,
+    /// Source database connections lines refer to by name
+    /// (`LogSource.connection_ref`), as PostgreSQL URLs, e.g.
+    /// `ZHONGTAI_EXCHANGE__SOURCES__CIVIL_AFFAIRS=postgres://…`. Names match
+    /// with `-` and `_` taken as equal and case ignored.
+    pub sources: std::collections::BTreeMap<String, Secret<String>>,
+    /// How long a runner holds a line before it must renew its lease, in
+    /// milliseconds; another instance takes the line over after it lapses.
+    pub lease_ttl_ms: u64,
+    /// How often runners re-read subscriptions (grant revocations stop
+    /// delivery within this) and look for lines to take, in milliseconds.
+    pub refresh_interval_ms: u64,
+    /// Wait before a degraded line retries its source or sinks, in
+    /// milliseconds.
+    pub retry_interval_ms: u64,
+    /// Most changes delivered and confirmed as one batch.
+    pub batch_max_changes: u32,
+    /// Length of a reconciliation window, in seconds.
+    pub reconcile_window_secs: u64,
+    /// A change reaching a hop later than this after its source commit is
+    /// reported LATE, in milliseconds.
+    pub late_threshold_ms: u64,
+    /// How long journal entries (per-change hop records) are kept, in hours.
+    pub journal_retention_hours: u64,
+    /// Whether each enclave gets its own PostgreSQL role that alone can use
+    /// its schema (reads run as that role). Needs CREATEROLE; ignored on
+    /// SQLite.
+    pub enclave_roles: bool,
+}
+
+impl Default for ExchangeConfig {
+    fn default() -> Self {
+        Self {
+            masking_key: Secret::new(String::new()),
+            sources: std::collections::BTreeMap::new(),
+            lease_ttl_ms: 10_000,
+            refresh_interval_ms: 500,
+            retry_interval_ms: 1_000,
+            batch_max_changes: 5_000,
+            reconcile_window_secs: 60,
+            late_threshold_ms: 5_000,
+            journal_retention_hours: 168,
+            enclave_roles: true,
+        }
+    }
+}
+
+impl ExchangeConfig {
+    /// The URL of source connection `name`, if configured.
+    pub fn source_url(&self, name: &str) -> Option<&str> {
+        let wanted = normalized_source_name(name);
+        self.sources
+            .iter()
+            .find(|(key, _)| normalized_source_name(key) == wanted)
+            .map(|(_, url)| url.expose().as_str())
+    }
+
+    pub fn lease_ttl(&self) -> Duration {
+        Duration::from_millis(self.lease_ttl_ms)
+    }
+
+    pub fn refresh_interval(&self) -> Duration {
+        Duration::from_millis(self.refresh_interval_ms)
+    }
+
+    pub fn retry_interval(&self) -> Duration {
+        Duration::from_millis(self.retry_interval_ms)
+    }
+
+    pub fn reconcile_window(&self) -> Duration {
+        Duration::from_secs(self.reconcile_window_secs)
+    }
+
+    pub fn late_threshold(&self) -> Duration {
+        Duration::from_millis(self.late_threshold_ms)
+    }
+
+    pub fn journal_retention(&self) -> Duration {
+        Duration::from_secs(self.journal_retention_hours * 3600)
+    }
+}
+
+fn normalized_source_name(name: &str) -> String {
+    name.to_ascii_lowercase().replace('-', "_")
 }
 
 /// Settings of the approval center (`[approval]`).
@@ -505,7 +599,7 @@ where
 
 /// The conventional variable names operators and platforms already set, and
 /// the keys they fill.
-const TWELVE_FACTOR: [(&str, &str); 6] = [
+const TWELVE_FACTOR: [(&str, &str); 7] = [
     ("DATABASE_URL", "database.url"),
     ("ETCD_ENDPOINTS", "mesh.etcd_endpoints"),
     ("AMQP_URL", "events.amqp_url"),
@@ -515,6 +609,7 @@ const TWELVE_FACTOR: [(&str, &str); 6] = [
         "SIGNING_KEY_ENCRYPTION_KEY",
         "certificate.key_encryption_key",
     ),
+    ("EXCHANGE_MASKING_KEY", "exchange.masking_key"),
 ];
 
 fn twelve_factor_env() -> Env {
@@ -791,6 +886,73 @@ impl Validate for ServeConfig {
         self.approval.validate(problems);
         self.catalog.validate(problems);
         self.certificate.validate(problems);
+        self.exchange.validate(problems);
+    }
+}
+
+impl Validate for ExchangeConfig {
+    fn validate(&self, problems: &mut Vec<ConfigProblem>) {
+        let key = self.masking_key.expose();
+        if !key.is_empty() && decoded_len(key) != Some(32) {
+            problem(
+                problems,
+                "exchange.masking_key",
+                "must be the base64 of exactly 32 bytes (e.g. `openssl rand -base64 32`)",
+            );
+        }
+        for (name, url) in &self.sources {
+            let url = url.expose();
+            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                problem(
+                    problems,
+                    &format!("exchange.sources.{name}"),
+                    "must be a postgres:// URL",
+                );
+            }
+        }
+        check_range(problems, "exchange.lease_ttl_ms", self.lease_ttl_ms, 1000, 600_000);
+        check_range(
+            problems,
+            "exchange.refresh_interval_ms",
+            self.refresh_interval_ms,
+            50,
+            60_000,
+        );
+        check_range(
+            problems,
+            "exchange.retry_interval_ms",
+            self.retry_interval_ms,
+            50,
+            600_000,
+        );
+        check_range(
+            problems,
+            "exchange.batch_max_changes",
+            self.batch_max_changes,
+            1,
+            100_000,
+        );
+        check_range(
+            problems,
+            "exchange.reconcile_window_secs",
+            self.reconcile_window_secs,
+            1,
+            86_400,
+        );
+        check_range(
+            problems,
+            "exchange.late_threshold_ms",
+            self.late_threshold_ms,
+            1,
+            86_400_000,
+        );
+        check_range(
+            problems,
+            "exchange.journal_retention_hours",
+            self.journal_retention_hours,
+            1,
+            24 * 366,
+        );
     }
 }
 

@@ -32,6 +32,14 @@ pub fn postgres_admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
 }
 
+/// Maintenance-database URL of the PostgreSQL cluster with
+/// `wal_level=logical` that plays departments' own databases
+/// (`ZT_TEST_SOURCE_POSTGRES_URL`, started by `scripts/test-env.sh`).
+pub fn source_postgres_url() -> String {
+    std::env::var("ZT_TEST_SOURCE_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:55433/postgres".to_string())
+}
+
 /// A TCP port that was free a moment ago on 127.0.0.1.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

@@ -15,7 +15,17 @@ impl TestDatabase {
     /// Creates `zt_test_<random>`; panics with a clear message when the
     /// server cannot be reached.
     pub async fn create() -> Self {
-        let admin_url = crate::postgres_admin_url();
+        Self::create_on(crate::postgres_admin_url()).await
+    }
+
+    /// Creates `zt_test_<random>` on the logical-replication cluster that
+    /// plays a department's own database ([`crate::source_postgres_url`]).
+    /// Replication slots left in it are dropped with it.
+    pub async fn create_source() -> Self {
+        Self::create_on(crate::source_postgres_url()).await
+    }
+
+    async fn create_on(admin_url: String) -> Self {
         let name = format!("zt_test_{}", uuid::Uuid::new_v4().simple());
         let admin = Database::connect(admin_url.as_str())
             .await
@@ -59,6 +69,19 @@ impl Drop for TestDatabase {
             };
             runtime.block_on(async move {
                 if let Ok(admin) = Database::connect(admin_url.as_str()).await {
+                    // A database with replication slots cannot be dropped.
+                    let _ = admin
+                        .execute_unprepared(&format!(
+                            "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots \
+                             WHERE database = '{name}' AND active_pid IS NOT NULL"
+                        ))
+                        .await;
+                    let _ = admin
+                        .execute_unprepared(&format!(
+                            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots \
+                             WHERE database = '{name}'"
+                        ))
+                        .await;
                     let _ = admin
                         .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
                         .await;

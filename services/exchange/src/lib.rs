@@ -1,37 +1,61 @@
 //! The exchange center (交换中心): lines that carry changes from source
 //! databases to subscribers, and enclaves that hold data flowing back.
 //!
-//! Request path: [`api`] (contract ↔ domain) → [`domain`] (rules, ports) →
-//! [`store`] (sea-orm).
+//! Parts: [`lines`] (lines and subscriptions: API, store, grant events),
+//! [`capture`] (PostgreSQL logical replication: snapshot and streaming),
+//! [`runner`] (runs each line: source → policy → sinks → journal →
+//! confirm), [`journal`] (per-hop records, reconciliation, traces) and
+//! [`enclaves`] (tenant enclaves and backflow). They meet in [`domain`]:
+//! changes, policies, and the flow ports ([`domain::flow`],
+//! [`domain::ports`]).
 
 #![forbid(unsafe_code)]
 
 pub mod access;
-pub mod api;
+pub mod capture;
 pub mod domain;
+pub mod enclaves;
 mod error;
+pub mod journal;
+pub mod lines;
 pub mod migration;
+pub mod runner;
 pub mod store;
 
-use std::sync::Arc;
-
-use zhongtai_contracts::exchange::v1::enclave_service_server::EnclaveServiceServer;
-use zhongtai_contracts::exchange::v1::exchange_service_server::ExchangeServiceServer;
+use zhongtai_kit::config::{EventsConfig, ExchangeConfig};
 use zhongtai_kit::{ServiceContext, ServiceModule, ServiceRoutes};
 
 /// Wires the exchange center into the shared service lifecycle.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct ExchangeModule;
+pub struct ExchangeModule {
+    config: ExchangeConfig,
+    events: EventsConfig,
+}
+
+impl ExchangeModule {
+    /// `events` says whether queue delivery has a RabbitMQ broker.
+    pub fn new(config: ExchangeConfig, events: EventsConfig) -> Self {
+        Self { config, events }
+    }
+}
 
 impl ServiceModule for ExchangeModule {
     const NAME: &'static str = "exchange";
     type Migrator = migration::Migrator;
 
     fn routes(&self, ctx: &ServiceContext) -> ServiceRoutes {
-        let lines = Arc::new(store::SeaLines::new(ctx.db.clone()));
+        let _ = (&self.config, &self.events);
+        let lines = std::sync::Arc::new(store::SeaLines::new(ctx.db.clone()));
         ServiceRoutes::new()
-            .with_service(ExchangeServiceServer::new(api::ExchangeApi::new(lines)))
-            .with_service(EnclaveServiceServer::new(api::EnclaveApi))
+            .with_service(
+                zhongtai_contracts::exchange::v1::exchange_service_server::ExchangeServiceServer::new(
+                    lines::api::ExchangeApi::new(lines),
+                ),
+            )
+            .with_service(
+                zhongtai_contracts::exchange::v1::enclave_service_server::EnclaveServiceServer::new(
+                    enclaves::api::EnclaveApi,
+                ),
+            )
     }
 
     fn policy(&self) -> zhongtai_kit::auth::AccessPolicy {

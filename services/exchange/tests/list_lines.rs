@@ -12,7 +12,7 @@ use uuid::Uuid;
 use zhongtai_contracts::common::v1::PageRequest;
 use zhongtai_contracts::exchange::v1 as pb;
 use zhongtai_contracts::exchange::v1::exchange_service_server::ExchangeService;
-use zhongtai_exchange::api::ExchangeApi;
+use zhongtai_exchange::lines::api::ExchangeApi;
 use zhongtai_exchange::migration::Migrator;
 use zhongtai_exchange::store::SeaLines;
 use zhongtai_exchange::store::entities::line;
@@ -68,6 +68,10 @@ async fn store_lines(db: &DatabaseConnection) {
             version: 3,
             created_at: configured_at,
             updated_at: configured_at,
+            source_kind: "push".into(),
+            source_spec: r#"{"kind":"push","tables":[],"producer_subject":"app:x"}"#.into(),
+            state_reason: String::new(),
+            request_id: None,
         }
         .into_active_model()
         .insert(db)

@@ -63,6 +63,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         approval: config.approval.clone(),
         catalog: config.catalog.clone(),
         certificate: config.certificate.clone(),
+        exchange: config.exchange.clone(),
     };
     let running = args
         .service

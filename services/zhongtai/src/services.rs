@@ -4,7 +4,7 @@ use std::fmt;
 
 use tokio_util::sync::CancellationToken;
 use zhongtai_kit::Platform;
-use zhongtai_kit::config::{ApprovalConfig, CatalogConfig, CertificateConfig};
+use zhongtai_kit::config::{ApprovalConfig, CatalogConfig, CertificateConfig, ExchangeConfig};
 use zhongtai_kit::service::{RunningService, ServiceError, ServiceSettings, start};
 
 /// Settings particular to one service (`[approval]`, `[catalog]`,
@@ -15,6 +15,7 @@ pub struct ModuleSettings {
     pub approval: ApprovalConfig,
     pub catalog: CatalogConfig,
     pub certificate: CertificateConfig,
+    pub exchange: ExchangeConfig,
 }
 
 /// A Zhongtai service.
@@ -84,7 +85,7 @@ impl ServiceName {
             }
             ServiceName::Exchange => {
                 start(
-                    zhongtai_exchange::ExchangeModule,
+                    zhongtai_exchange::ExchangeModule::new(modules.exchange.clone(), settings.events.clone()),
                     settings,
                     platform,
                     shutdown,

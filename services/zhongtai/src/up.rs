@@ -146,24 +146,31 @@ fn embedded_settings(
 
 /// Tokens of the development issuer whose key lives in the data folder —
 /// fine on a laptop, never in production, and the log says so.
-/// The defaults, with the certificate center's key encryption key kept in
-/// the data folder (made on first start, readable by the owner only), so
-/// signing keys survive restarts.
+/// The defaults, with the certificate center's key encryption key and the
+/// exchange center's masking key kept in the data folder (made on first
+/// start, readable by the owner only), so signing keys and masked values
+/// stay stable across restarts.
 fn embedded_modules(data_dir: &Path) -> anyhow::Result<ModuleSettings> {
-    let path = data_dir.join(KEY_ENCRYPTION_KEY_FILE);
+    let mut modules = ModuleSettings::default();
+    modules.certificate.key_encryption_key =
+        data_dir_secret(&data_dir.join(KEY_ENCRYPTION_KEY_FILE))?.into();
+    modules.exchange.masking_key = data_dir_secret(&data_dir.join(MASKING_KEY_FILE))?.into();
+    Ok(modules)
+}
+
+/// The base64 of 32 random bytes kept at `path`, made on first use.
+fn data_dir_secret(path: &Path) -> anyhow::Result<String> {
     if !path.exists() {
         use base64::Engine as _;
         let mut key = [0u8; 32];
         ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut key)
-            .map_err(|_| anyhow::anyhow!("no secure random numbers for the key encryption key"))?;
+            .map_err(|_| anyhow::anyhow!("no secure random numbers for {}", path.display()))?;
         let text = base64::engine::general_purpose::STANDARD.encode(key);
-        write_private(&path, &text).with_context(|| format!("cannot write {}", path.display()))?;
+        write_private(path, &text).with_context(|| format!("cannot write {}", path.display()))?;
     }
-    let key = std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    let mut modules = ModuleSettings::default();
-    modules.certificate.key_encryption_key = key.trim().to_string().into();
-    Ok(modules)
+    let key =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(key.trim().to_string())
 }
 
 fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
@@ -179,6 +186,9 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
 
 /// The embedded certificate center's key encryption key, in the data folder.
 const KEY_ENCRYPTION_KEY_FILE: &str = "certificate-key-encryption.key";
+
+/// The embedded exchange center's masking key, in the data folder.
+const MASKING_KEY_FILE: &str = "exchange-masking.key";
 
 async fn development_tokens(data_dir: &Path) -> anyhow::Result<Arc<TokenVerifier>> {
     let issuer = DevIssuer::load_or_create(data_dir)

@@ -89,7 +89,8 @@ impl Mesh {
         this.add(zhongtai_catalog::CatalogModule::default()).await;
         if services == Services::All {
             this.add(certificate_module()).await;
-            this.add(zhongtai_exchange::ExchangeModule).await;
+            let exchange = exchange_module(&this.events);
+            this.add(exchange).await;
             this.add(zhongtai_gateway::GatewayModule).await;
         }
         this
@@ -314,6 +315,23 @@ impl EventObserver {
 }
 
 /// The certificate center with a fixed test key encryption key.
+/// The exchange center with the test masking key, delivering through
+/// `events`' broker.
+pub fn exchange_module(events: &EventsConfig) -> zhongtai_exchange::ExchangeModule {
+    zhongtai_exchange::ExchangeModule::new(exchange_config(), events.clone())
+}
+
+/// `[exchange]` settings for tests: the fixed masking key, short intervals.
+pub fn exchange_config() -> zhongtai_kit::config::ExchangeConfig {
+    zhongtai_kit::config::ExchangeConfig {
+        masking_key: zhongtai_scenarios::TEST_MASKING_KEY.to_string().into(),
+        refresh_interval_ms: 100,
+        retry_interval_ms: 200,
+        lease_ttl_ms: 3_000,
+        ..Default::default()
+    }
+}
+
 pub fn certificate_module() -> zhongtai_certificate::CertificateModule {
     zhongtai_certificate::CertificateModule::new(certificate_config()).unwrap()
 }

@@ -1,6 +1,9 @@
 //! The exchange center's schema, applied at start by `zhongtai-store`.
 
 mod m0001_lines;
+mod m0002_lines_subscriptions;
+mod m0003_journal;
+mod m0004_enclaves;
 
 use sea_orm_migration::prelude::*;
 
@@ -15,6 +18,9 @@ impl MigratorTrait for Migrator {
             Box::new(zhongtai_events::migration::CreateInbox),
             Box::new(zhongtai_audit::migration::CreateAuditLog),
             Box::new(m0001_lines::Migration),
+            Box::new(m0002_lines_subscriptions::Migration),
+            Box::new(m0003_journal::Migration),
+            Box::new(m0004_enclaves::Migration),
         ]
     }
 }

@@ -63,6 +63,10 @@ fn line_from_row(row: Model) -> Result<Line, ExchangeError> {
         owner: TenantId::parse(&row.owner_division, &row.owner_department)
             .map_err(|_| corrupt("owner"))?,
         state: LineState::from_name(&row.state).ok_or_else(|| corrupt("state"))?,
+        source: serde_json::from_str(&row.source_spec).map_err(|_| corrupt("source_spec"))?,
+        state_reason: row.state_reason,
+        // Progress lives with the runner's positions (line_runtime).
+        snapshot: Default::default(),
         resource_id,
         name: row.name,
         description: row.description,

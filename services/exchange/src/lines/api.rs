@@ -6,7 +6,6 @@ use std::sync::Arc;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 use zhongtai_contracts::exchange::v1 as pb;
-use zhongtai_contracts::exchange::v1::enclave_service_server::EnclaveService;
 use zhongtai_contracts::exchange::v1::exchange_service_server::ExchangeService;
 use zhongtai_kit::auth::caller;
 use zhongtai_kit::proto::{page_query, page_response, tenant_message, timestamp};
@@ -42,14 +41,6 @@ impl ExchangeService for ExchangeApi {
         }))
     }
 }
-
-/// The `zhongtai.exchange.v1.EnclaveService`: served so clients discover it;
-/// every method answers UNIMPLEMENTED for now.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct EnclaveApi;
-
-#[tonic::async_trait]
-impl EnclaveService for EnclaveApi {}
 
 fn line_filter(request: &pb::ListLinesRequest) -> Result<LineFilter, ApiError> {
     let mut v = Validator::new();

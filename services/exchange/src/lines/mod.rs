@@ -1,0 +1,4 @@
+//! Lines and subscriptions: the API, their store, and the catalog grant
+//! events that provision and revoke subscriptions.
+
+pub mod api;

@@ -1,0 +1,1 @@
+//! (part of the exchange center; see the crate docs)
