@@ -1,7 +1,7 @@
 //! `ListLines` over a migrated database, on SQLite and on PostgreSQL.
 
-// Helpers run only inside tests, where a panic is a failure with a location.
-#![allow(clippy::unwrap_used)]
+
+
 
 use std::sync::Arc;
 

@@ -1,0 +1,1 @@
+//! (tests of this part of the exchange center)

@@ -1,0 +1,2 @@
+//! Helpers shared by the exchange suite; each part keeps its own file.
+#![allow(dead_code)]
