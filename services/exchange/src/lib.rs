@@ -13,6 +13,7 @@
 
 pub mod access;
 pub mod capture;
+pub mod convert;
 pub mod domain;
 pub mod enclaves;
 mod error;
