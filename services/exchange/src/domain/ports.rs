@@ -3,11 +3,11 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
-use zhongtai_kit::{Page, PageQuery, TenantScope};
+use zhongtai_kit::{Page, PageQuery, TenantId, TenantScope};
 
 use super::error::ExchangeError;
-use super::flow::{FlowError, SourceBatch};
-use super::line::{Line, LineState, SnapshotProgress};
+use super::flow::{ChangeSource, FlowError, SourceBatch};
+use super::line::{EnclaveSourceSpec, Line, LineState, SnapshotProgress};
 use super::subscription::{Subscription, SubscriptionState};
 
 /// Which lines a list returns.
@@ -156,6 +156,25 @@ pub trait LineProvisioner: Send + Sync + 'static {
     /// Marks the line and its subscriptions DELETED (publishing their state
     /// changes); its runner stops.
     async fn retire_line(&self, line_id: Uuid, reason: &str) -> Result<(), ExchangeError>;
+}
+
+/// What lines and subscriptions need to know of enclaves. Implemented by
+/// the enclaves part.
+#[async_trait]
+pub trait EnclaveDirectory: Send + Sync + 'static {
+    /// Whether `enclave_id` is an active enclave of exactly `tenant` (an
+    /// enclave source or target must belong to the line owner or the
+    /// subscriber).
+    async fn belongs_to(&self, enclave_id: Uuid, tenant: &TenantId) -> Result<bool, ExchangeError>;
+
+    /// Opens an enclave line's source: the enclave tables' change log after
+    /// `confirmed_position`.
+    async fn open_source(
+        &self,
+        line_id: Uuid,
+        spec: &EnclaveSourceSpec,
+        confirmed_position: u64,
+    ) -> Result<Box<dyn ChangeSource>, FlowError>;
 }
 
 #[cfg(test)]
