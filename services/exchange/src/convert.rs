@@ -183,3 +183,177 @@ mod tests {
         );
     }
 }
+
+/// Delivery policies in their contract form (`zhongtai.common.v1`
+/// FieldAccess, RowFilter), for grants, backflow rules and queries.
+pub mod policy {
+    use zhongtai_contracts::common::v1 as common;
+
+    use crate::domain::policy::{
+        DeliveryPolicy, FieldAccess, MaskingKind, MaskingRule, RowCondition, RowFilter,
+        RowOperator,
+    };
+
+    /// A contract masking rule; `Err` names what is wrong, for the caller's
+    /// field violation.
+    pub fn masking(rule: Option<&common::MaskingRule>) -> Result<MaskingRule, String> {
+        let Some(rule) = rule else {
+            return Ok(MaskingRule::none());
+        };
+        let kind = match common::MaskingKind::try_from(rule.kind) {
+            Ok(common::MaskingKind::Unspecified | common::MaskingKind::None) => MaskingKind::None,
+            Ok(common::MaskingKind::Partial) => MaskingKind::Partial,
+            Ok(common::MaskingKind::Redact) => MaskingKind::Redact,
+            Ok(common::MaskingKind::Hash) => MaskingKind::Hash,
+            Ok(common::MaskingKind::Nullify) => MaskingKind::Nullify,
+            Err(_) => return Err(format!("{} is not a masking kind", rule.kind)),
+        };
+        let keep = |value: i32, name: &str| {
+            u32::try_from(value).map_err(|_| format!("{name} must be >= 0"))
+        };
+        let mut characters = rule.mask_character.chars();
+        let mask_character = match (characters.next(), characters.next()) {
+            (None, _) => '*',
+            (Some(c), None) => c,
+            (Some(_), Some(_)) => return Err("mask_character must be a single character".into()),
+        };
+        Ok(MaskingRule {
+            kind,
+            keep_first: keep(rule.keep_first, "keep_first")?,
+            keep_last: keep(rule.keep_last, "keep_last")?,
+            mask_character,
+        })
+    }
+
+    pub fn masking_message(rule: &MaskingRule) -> common::MaskingRule {
+        let kind = match rule.kind {
+            MaskingKind::None => common::MaskingKind::None,
+            MaskingKind::Partial => common::MaskingKind::Partial,
+            MaskingKind::Redact => common::MaskingKind::Redact,
+            MaskingKind::Hash => common::MaskingKind::Hash,
+            MaskingKind::Nullify => common::MaskingKind::Nullify,
+        };
+        common::MaskingRule {
+            kind: kind as i32,
+            keep_first: i32::try_from(rule.keep_first).unwrap_or(i32::MAX),
+            keep_last: i32::try_from(rule.keep_last).unwrap_or(i32::MAX),
+            mask_character: rule.mask_character.to_string(),
+        }
+    }
+
+    pub fn fields(fields: &[common::FieldAccess]) -> Result<Vec<FieldAccess>, String> {
+        fields
+            .iter()
+            .map(|access| {
+                if access.field.is_empty() {
+                    return Err("a field name is empty".to_string());
+                }
+                Ok(FieldAccess {
+                    field: access.field.clone(),
+                    masking: masking(access.masking.as_ref())
+                        .map_err(|e| format!("{}: {e}", access.field))?,
+                })
+            })
+            .collect()
+    }
+
+    pub fn fields_message(fields: &[FieldAccess]) -> Vec<common::FieldAccess> {
+        fields
+            .iter()
+            .map(|access| common::FieldAccess {
+                field: access.field.clone(),
+                masking: Some(masking_message(&access.masking)),
+            })
+            .collect()
+    }
+
+    /// A contract row filter; at most 16 conditions, IN with 1..1000
+    /// values, every other operator exactly one.
+    pub fn row_filter(filter: Option<&common::RowFilter>) -> Result<RowFilter, String> {
+        let Some(filter) = filter else {
+            return Ok(RowFilter::default());
+        };
+        if filter.conditions.len() > 16 {
+            return Err("at most 16 conditions".into());
+        }
+        let conditions = filter
+            .conditions
+            .iter()
+            .enumerate()
+            .map(|(i, condition)| {
+                let operator = match common::RowOperator::try_from(condition.operator) {
+                    Ok(common::RowOperator::Equals) => RowOperator::Equals,
+                    Ok(common::RowOperator::NotEquals) => RowOperator::NotEquals,
+                    Ok(common::RowOperator::In) => RowOperator::In,
+                    Ok(common::RowOperator::GreaterOrEqual) => RowOperator::GreaterOrEqual,
+                    Ok(common::RowOperator::LessThan) => RowOperator::LessThan,
+                    Ok(common::RowOperator::Prefix) => RowOperator::Prefix,
+                    Ok(common::RowOperator::WithinDivision) => RowOperator::WithinDivision,
+                    Ok(common::RowOperator::Unspecified) | Err(_) => {
+                        return Err(format!("conditions[{i}]: operator is required"));
+                    }
+                };
+                if condition.field.is_empty() {
+                    return Err(format!("conditions[{i}]: field is required"));
+                }
+                let values = condition.values.len();
+                let fits = if operator == RowOperator::In {
+                    (1..=1000).contains(&values)
+                } else {
+                    values == 1
+                };
+                if !fits {
+                    return Err(format!(
+                        "conditions[{i}]: {values} values do not fit the operator"
+                    ));
+                }
+                if operator == RowOperator::WithinDivision
+                    && !condition.values[0].bytes().all(|b| b.is_ascii_digit())
+                {
+                    return Err(format!(
+                        "conditions[{i}]: WITHIN_DIVISION takes a six-digit division code"
+                    ));
+                }
+                Ok(RowCondition {
+                    field: condition.field.clone(),
+                    operator,
+                    values: condition.values.clone(),
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(RowFilter { conditions })
+    }
+
+    pub fn row_filter_message(filter: &RowFilter) -> common::RowFilter {
+        common::RowFilter {
+            conditions: filter
+                .conditions
+                .iter()
+                .map(|condition| common::RowCondition {
+                    field: condition.field.clone(),
+                    operator: match condition.operator {
+                        RowOperator::Equals => common::RowOperator::Equals,
+                        RowOperator::NotEquals => common::RowOperator::NotEquals,
+                        RowOperator::In => common::RowOperator::In,
+                        RowOperator::GreaterOrEqual => common::RowOperator::GreaterOrEqual,
+                        RowOperator::LessThan => common::RowOperator::LessThan,
+                        RowOperator::Prefix => common::RowOperator::Prefix,
+                        RowOperator::WithinDivision => common::RowOperator::WithinDivision,
+                    } as i32,
+                    values: condition.values.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// The policy of a grant's (or rule's) fields and row filter.
+    pub fn delivery_policy(
+        fields_in: &[common::FieldAccess],
+        filter: Option<&common::RowFilter>,
+    ) -> Result<DeliveryPolicy, String> {
+        Ok(DeliveryPolicy {
+            fields: fields(fields_in)?,
+            row_filter: row_filter(filter)?,
+        })
+    }
+}
