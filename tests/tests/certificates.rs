@@ -36,11 +36,6 @@ use support::{Mesh, Services, count, with_token};
 
 const PLATFORM: &str = "330000/big-data-bureau";
 
-/// The tests here each start a whole mesh, whose certificate center consumes
-/// from the durable queue `certificate.issue-on-approval`. Queue names are
-/// not per exchange, so two meshes at once would take each other's events:
-/// they run one after another.
-static ONE_MESH_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 const MARKET_REGULATION: &str = "331100/market-regulation";
 const BANK: &str = "331100/agricultural-bank";
 const EVENT_WAIT: Duration = Duration::from_secs(30);
@@ -283,7 +278,6 @@ fn pyjwt_verify(jwks: &str, token: &str) -> Result<serde_json::Value, String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_approved_licence_is_issued_once_and_verifies_online_offline_and_with_pyjwt() {
-    let _serial = ONE_MESH_AT_A_TIME.lock().await;
     let mesh = Mesh::start(Services::All).await;
     let mut observer = mesh
         .observe(&["approval.application.approved", "certificate.certificate.*"])
@@ -560,7 +554,6 @@ fn citizen_token(mesh: &Mesh, id_number: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_nannys_records_are_read_only_after_all_three_unlock() {
     use zhongtai_contracts::certificate::v1::consent_service_client::ConsentServiceClient;
-    let _serial = ONE_MESH_AT_A_TIME.lock().await;
     let mesh = Mesh::start(Services::All).await;
     create_person_type(
         &mesh,
@@ -758,7 +751,6 @@ async fn a_nannys_records_are_read_only_after_all_three_unlock() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn codes_are_shown_for_a_family_and_a_printout_and_scans_are_listed() {
     use zhongtai_contracts::certificate::v1::code_service_client::CodeServiceClient;
-    let _serial = ONE_MESH_AT_A_TIME.lock().await;
     let mesh = Mesh::start(Services::All).await;
     create_person_type(
         &mesh,

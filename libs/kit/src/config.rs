@@ -393,6 +393,9 @@ pub struct EventsConfig {
     pub amqp_url: Secret<String>,
     /// Topic exchange all domain events are published to.
     pub exchange: String,
+    /// Prefix of this platform's consumer queues; set it when two platforms
+    /// share one RabbitMQ vhost. Empty keeps plain queue names.
+    pub queue_prefix: String,
     /// Outbox rows published per batch.
     pub relay_batch_size: u32,
     /// How often the relay looks for unpublished events when not woken, in ms.
@@ -405,6 +408,7 @@ impl Default for EventsConfig {
             bus: BusKind::Rabbitmq,
             amqp_url: Secret::new("amqp://guest:guest@127.0.0.1:5672/%2f".into()),
             exchange: "zhongtai.events".into(),
+            queue_prefix: String::new(),
             relay_batch_size: 256,
             relay_poll_ms: 500,
         }

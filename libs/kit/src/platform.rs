@@ -99,6 +99,7 @@ impl Platform {
                 let config = RabbitConfig {
                     url: events.amqp_url.expose().clone(),
                     exchange: events.exchange.clone(),
+                    queue_prefix: events.queue_prefix.clone(),
                     ..RabbitConfig::default()
                 };
                 let bus =

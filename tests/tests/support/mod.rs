@@ -58,10 +58,14 @@ impl Mesh {
             lease_ttl_secs: 5,
             ..MeshConfig::default()
         };
+        // Each mesh has its own exchange and queues: meshes of parallel
+        // tests share the broker, never a queue.
+        let exchange = format!("zt-scenario-{}", uuid::Uuid::new_v4().simple());
         let events = EventsConfig {
             bus: BusKind::Rabbitmq,
             amqp_url: Secret::new(amqp_url()),
-            exchange: format!("zt-scenario-{}", uuid::Uuid::new_v4().simple()),
+            exchange: exchange.clone(),
+            queue_prefix: exchange,
             ..EventsConfig::default()
         };
         let platform = Platform::connect(&mesh, &events, Some(security.client_tls()), &shutdown)

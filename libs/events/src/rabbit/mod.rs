@@ -27,6 +27,11 @@ pub struct RabbitConfig {
     pub url: String,
     /// The durable topic exchange events are published to.
     pub exchange: String,
+    /// Prefix of every consumer queue (`<prefix>.<subscription>`), so two
+    /// platforms sharing one vhost (staging beside production, test meshes)
+    /// never consume each other's events from a queue both declared. Empty
+    /// keeps plain subscription names.
+    pub queue_prefix: String,
     /// Connection name shown in the broker's management UI.
     pub connection_name: String,
     /// Longest wait for one connection attempt.
@@ -45,6 +50,7 @@ impl Default for RabbitConfig {
         Self {
             url: "amqp://guest:guest@127.0.0.1:5672/%2f".into(),
             exchange: "zhongtai.events".into(),
+            queue_prefix: String::new(),
             connection_name: "zhongtai".into(),
             connect_timeout: Duration::from_secs(10),
             publish_timeout: Duration::from_secs(15),
@@ -219,8 +225,18 @@ impl EventBus for RabbitBus {
         subscription: Subscription,
         consumer: Consumer,
     ) -> Result<ConsumerHandle, EventError> {
+        let subscription = namespaced(subscription, &self.link.config.queue_prefix);
         subscriber::start(self.link.clone(), subscription, consumer).await
     }
+}
+
+/// The subscription with its queues under `prefix` (see
+/// [`RabbitConfig::queue_prefix`]).
+fn namespaced(mut subscription: Subscription, prefix: &str) -> Subscription {
+    if !prefix.is_empty() {
+        subscription.name = format!("{prefix}.{}", subscription.name);
+    }
+    subscription
 }
 
 #[cfg(test)]
@@ -240,6 +256,19 @@ mod tests {
             "{printed}"
         );
         assert_eq!(redact_password("amqp://localhost"), "amqp://localhost");
+    }
+
+    #[test]
+    fn queues_take_the_prefix() {
+        let subscription = Subscription::new("certificate.issue-on-approval", ["approval.#"]);
+        assert_eq!(
+            namespaced(subscription.clone(), "").name,
+            "certificate.issue-on-approval"
+        );
+        assert_eq!(
+            namespaced(subscription, "zt-scenario-1").name,
+            "zt-scenario-1.certificate.issue-on-approval"
+        );
     }
 
     #[test]

@@ -48,6 +48,7 @@ impl Broker {
         RabbitConfig {
             url: url.to_owned(),
             exchange: self.exchange.clone(),
+            queue_prefix: String::new(),
             connection_name: self.prefix.clone(),
             connect_timeout: Duration::from_secs(5),
             publish_timeout: Duration::from_secs(20),
