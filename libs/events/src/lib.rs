@@ -34,8 +34,8 @@ pub use envelope::{EnvelopeExt, Event};
 pub use error::{BoxError, EventError, HandlerError};
 pub use in_process::{DeadLetter, InProcessBus};
 pub use rabbit::{
-    ATTEMPT_HEADER, ERROR_HEADER, ORIGINAL_ROUTING_KEY_HEADER, RabbitBus, RabbitConfig,
-    TENANT_HEADER,
+    ATTEMPT_HEADER, ERROR_HEADER, ORIGINAL_ROUTING_KEY_HEADER, QUEUE_CONTENT_TYPE,
+    QUEUE_MESSAGE_TYPE, QueueMessage, QueuePublisher, RabbitBus, RabbitConfig, TENANT_HEADER,
 };
 #[cfg(feature = "test-hooks")]
 pub use relay::{AfterConfirm, AfterConfirmHook};

@@ -4,6 +4,7 @@
 
 mod link;
 mod message;
+mod queues;
 mod subscriber;
 
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use crate::error::EventError;
 use link::Link;
 
 pub use message::{ATTEMPT_HEADER, ERROR_HEADER, ORIGINAL_ROUTING_KEY_HEADER, TENANT_HEADER};
+pub use queues::{QUEUE_CONTENT_TYPE, QUEUE_MESSAGE_TYPE, QueueMessage, QueuePublisher};
 
 /// Where the broker is and how patiently to talk to it.
 #[derive(Clone)]
