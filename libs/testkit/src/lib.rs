@@ -1,7 +1,7 @@
 //! Harness for Zhongtai's integration tests. Everything here talks to real
 //! backing services: an `etcd` process per test (so a test may kill or
 //! restart it), a fresh PostgreSQL database per test, the RabbitMQ broker the
-//! test environment provides. When a backing service is missing the harness
+//! test environment provides (or a private node a test may stop and restart). When a backing service is missing the harness
 //! fails loudly instead of letting a test pass without it.
 
 #![forbid(unsafe_code)]
@@ -9,6 +9,7 @@
 mod etcd;
 mod health_server;
 mod postgres;
+mod rabbit;
 
 use std::future::Future;
 use std::net::TcpListener;
@@ -18,6 +19,7 @@ use std::time::{Duration, Instant};
 pub use etcd::EtcdServer;
 pub use health_server::HealthServer;
 pub use postgres::TestDatabase;
+pub use rabbit::RabbitNode;
 
 /// RabbitMQ URL for tests (`ZT_TEST_AMQP_URL`, default the local broker).
 pub fn amqp_url() -> String {
