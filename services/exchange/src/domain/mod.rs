@@ -6,6 +6,7 @@ pub mod flow;
 pub mod line;
 pub mod policy;
 pub mod ports;
+pub mod reconciliation;
 pub mod subscription;
 
 pub use change::{Change, Column, HopTimes, Operation, SetChecksum, Value};
