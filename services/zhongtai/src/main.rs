@@ -74,6 +74,15 @@ enum Command {
     /// Three-party consents for reading a holder's certificate data
     #[command(subcommand)]
     Consent(client::consents::ConsentCommand),
+    /// Exchange lines (数据高铁): create, follow, reconcile, trace, push
+    #[command(subcommand)]
+    Line(client::lines::LineCommand),
+    /// Subscriptions delivering a line's changes to a queue or an enclave
+    #[command(subcommand, alias = "sub")]
+    Subscription(client::subscriptions::SubscriptionCommand),
+    /// Your tenant's enclaves (数据飞地): tables, rows, backflow to child tenants
+    #[command(subcommand)]
+    Enclave(client::enclaves::EnclaveCommand),
     /// Bearer tokens for calling the services
     #[command(subcommand)]
     Token(client::token::TokenCommand),
@@ -115,6 +124,9 @@ fn main() -> ExitCode {
             Command::Certificate(command) => client::certificates::run(command).await,
             Command::Code(command) => client::codes::run(command).await,
             Command::Consent(command) => client::consents::run(command).await,
+            Command::Line(command) => client::lines::run(command).await,
+            Command::Subscription(command) => client::subscriptions::run(command).await,
+            Command::Enclave(command) => client::enclaves::run(command).await,
             Command::Token(command) => client::token::run(command),
             Command::Certs(command) => certs::run(command),
             Command::Audit(command) => audit::run(command).await,

@@ -12,6 +12,8 @@ use zhongtai_contracts::catalog::v1::catalog_service_client::CatalogServiceClien
 use zhongtai_contracts::certificate::v1::certificate_service_client::CertificateServiceClient;
 use zhongtai_contracts::certificate::v1::code_service_client::CodeServiceClient;
 use zhongtai_contracts::certificate::v1::consent_service_client::ConsentServiceClient;
+use zhongtai_contracts::exchange::v1::enclave_service_client::EnclaveServiceClient;
+use zhongtai_contracts::exchange::v1::exchange_service_client::ExchangeServiceClient;
 use zhongtai_kit::ServiceChannel;
 
 use super::endpoints::{Target, TargetArgs};
@@ -21,6 +23,8 @@ pub type Catalog = CatalogServiceClient<ServiceChannel>;
 pub type Certificate = CertificateServiceClient<ServiceChannel>;
 pub type Codes = CodeServiceClient<ServiceChannel>;
 pub type Consents = ConsentServiceClient<ServiceChannel>;
+pub type Exchange = ExchangeServiceClient<ServiceChannel>;
+pub type Enclaves = EnclaveServiceClient<ServiceChannel>;
 
 pub fn approval(target: &TargetArgs) -> anyhow::Result<Approval> {
     Ok(ApprovalServiceClient::new(
@@ -51,6 +55,19 @@ pub fn codes(target: &TargetArgs) -> anyhow::Result<Codes> {
 pub fn consents(target: &TargetArgs) -> anyhow::Result<Consents> {
     Ok(ConsentServiceClient::new(
         Target::resolve(target)?.channel("certificate"),
+    ))
+}
+
+pub fn exchange(target: &TargetArgs) -> anyhow::Result<Exchange> {
+    Ok(ExchangeServiceClient::new(
+        Target::resolve(target)?.channel("exchange"),
+    ))
+}
+
+/// Enclaves and backflow, served by the exchange center.
+pub fn enclaves(target: &TargetArgs) -> anyhow::Result<Enclaves> {
+    Ok(EnclaveServiceClient::new(
+        Target::resolve(target)?.channel("exchange"),
     ))
 }
 
