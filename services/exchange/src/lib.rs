@@ -46,6 +46,12 @@ impl ServiceModule for ExchangeModule {
     fn routes(&self, ctx: &ServiceContext) -> ServiceRoutes {
         let _ = (&self.config, &self.events);
         let lines = std::sync::Arc::new(store::SeaLines::new(ctx.db.clone()));
+        let enclaves = enclaves::Enclaves::new(
+            ctx.db.clone(),
+            ctx.outbox_notifier(),
+            self.config.clone(),
+            lines.clone(),
+        );
         ServiceRoutes::new()
             .with_service(
                 zhongtai_contracts::exchange::v1::exchange_service_server::ExchangeServiceServer::new(
@@ -54,7 +60,7 @@ impl ServiceModule for ExchangeModule {
             )
             .with_service(
                 zhongtai_contracts::exchange::v1::enclave_service_server::EnclaveServiceServer::new(
-                    enclaves::api::EnclaveApi,
+                    enclaves.api(),
                 ),
             )
     }

@@ -1,2 +1,3 @@
 //! Helpers shared by the exchange suite; each part keeps its own file.
 #![allow(dead_code)]
+pub mod enclaves;
