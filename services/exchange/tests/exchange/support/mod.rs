@@ -1,3 +1,4 @@
 //! Helpers shared by the exchange suite; each part keeps its own file.
 #![allow(dead_code)]
+pub mod runner;
 pub mod enclaves;
