@@ -7,9 +7,9 @@ use zhongtai_contracts::exchange::v1 as pb;
 
 use super::super::exchange::numbers::grouped;
 use super::super::flags;
-use super::super::grants::row_filter;
+use super::super::grants::{print_field_access, row_filter};
 use super::super::labels;
-use super::super::output::{print_details, print_proto_json, print_section, print_table};
+use super::super::output::{emit, print_details, print_proto_json, print_section, print_table};
 
 pub fn state(enclave: &pb::Enclave) -> String {
     labels::short(enclave.state().as_str_name(), "ENCLAVE_STATE_")
@@ -143,11 +143,16 @@ pub fn show_rule(rule: &pb::BackflowRule, json: bool) -> anyhow::Result<ExitCode
         ("table", rule.source_table.clone()),
         ("to", target(rule)),
         ("rows", row_filter(rule.row_filter.as_ref())),
-        ("fields", fields(rule)),
         ("line", rule.line_id.clone()),
         ("subscription", rule.subscription_id.clone()),
         ("created", labels::time(rule.create_time.as_ref())),
     ]);
+    print_section("Fields");
+    if rule.fields.is_empty() {
+        emit("(every field, unmasked)");
+    } else {
+        print_field_access(&rule.fields);
+    }
     Ok(ExitCode::SUCCESS)
 }
 

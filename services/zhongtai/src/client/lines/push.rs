@@ -90,10 +90,56 @@ pub async fn push(args: PushArgs) -> anyhow::Result<ExitCode> {
             .acked_sequence,
         ..Totals::default()
     };
+    let json = args.json;
+    let header = pb::PushHeader {
+        line_id: args.id.clone(),
+        producer_id: args.producer_id.clone(),
+    };
+    let sent = push_batches(
+        std::iter::from_fn(|| changes.next_change().transpose()),
+        &mut totals,
+        |batch| send(client.clone(), header.clone(), batch),
+        |totals, response| {
+            if !json {
+                emit(&format!(
+                    "batch {}: accepted {}, duplicates {}, acked sequence {}",
+                    totals.batches,
+                    grouped(response.accepted_count),
+                    grouped(response.duplicate_count),
+                    totals.acked
+                ));
+            }
+        },
+    )
+    .await;
+    if let Err(error) = sent {
+        return Err(error.context(format!(
+            "pushed up to sequence {} of {} before stopping",
+            totals.acked,
+            args.file.display()
+        )));
+    }
+    report(&totals, args.json)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Sends the changes after the cursor in `totals.acked` in batches of at
+/// most [`BATCH_SIZE`], one stream each; what a stream's answer does not
+/// acknowledge goes again at the head of the next batch.
+async fn push_batches<F>(
+    changes: impl Iterator<Item = anyhow::Result<pb::PushedChange>>,
+    totals: &mut Totals,
+    mut send: impl FnMut(Vec<pb::PushedChange>) -> F,
+    mut on_batch: impl FnMut(&Totals, &pb::PushChangesResponse),
+) -> anyhow::Result<()>
+where
+    F: Future<Output = anyhow::Result<pb::PushChangesResponse>>,
+{
+    let mut changes = changes;
     let mut pending: Vec<pb::PushedChange> = Vec::new();
     loop {
         while pending.len() < BATCH_SIZE {
-            let Some(change) = changes.next_change()? else {
+            let Some(change) = changes.next().transpose()? else {
                 break;
             };
             if change.sequence <= totals.acked {
@@ -103,52 +149,37 @@ pub async fn push(args: PushArgs) -> anyhow::Result<ExitCode> {
             }
         }
         if pending.is_empty() {
-            break;
+            return Ok(());
         }
-        let response = send(&mut client, &args, &pending).await?;
+        let response = send(pending.clone()).await?;
         totals.batches += 1;
         totals.accepted += response.accepted_count;
         totals.duplicates += response.duplicate_count;
         if response.acked_sequence <= totals.acked {
             bail!(
-                "the line accepted nothing of a batch of {} changes (acked sequence stays {}); \
-                 see `zhongtai line status {}`",
+                "the line accepted nothing of a batch of {} changes (its cursor stays at {}); \
+                 `zhongtai line status` says why",
                 pending.len(),
-                totals.acked,
-                args.id
+                totals.acked
             );
         }
         totals.acked = response.acked_sequence;
-        // What the line has not acknowledged goes again with the next batch.
         pending.retain(|c| c.sequence > totals.acked);
-        if !args.json {
-            emit(&format!(
-                "batch {}: accepted {}, duplicates {}, acked sequence {}",
-                totals.batches,
-                grouped(response.accepted_count),
-                grouped(response.duplicate_count),
-                totals.acked
-            ));
-        }
+        on_batch(totals, &response);
     }
-    report(&totals, args.json)?;
-    Ok(ExitCode::SUCCESS)
 }
 
 async fn send(
-    client: &mut Exchange,
-    args: &PushArgs,
-    changes: &[pb::PushedChange],
+    mut client: Exchange,
+    header: pb::PushHeader,
+    changes: Vec<pb::PushedChange>,
 ) -> anyhow::Result<pb::PushChangesResponse> {
     let header = pb::PushChangesRequest {
-        message: Some(Message::Header(pb::PushHeader {
-            line_id: args.id.clone(),
-            producer_id: args.producer_id.clone(),
-        })),
+        message: Some(Message::Header(header)),
     };
     let messages: Vec<pb::PushChangesRequest> = std::iter::once(header)
-        .chain(changes.iter().map(|change| pb::PushChangesRequest {
-            message: Some(Message::Change(change.clone())),
+        .chain(changes.into_iter().map(|change| pb::PushChangesRequest {
+            message: Some(Message::Change(change)),
         }))
         .collect();
     client
@@ -258,7 +289,90 @@ fn parse_change(
 
 #[cfg(test)]
 mod tests {
+    use std::cell::RefCell;
+
     use super::*;
+
+    fn numbered(sequence: u64) -> anyhow::Result<pb::PushedChange> {
+        Ok(pb::PushedChange {
+            sequence,
+            table: "public.permit".into(),
+            ..Default::default()
+        })
+    }
+
+    /// A line that accepts at most `take` changes of each stream.
+    async fn push_to_line(
+        cursor: u64,
+        sequences: impl Iterator<Item = u64>,
+        take: usize,
+    ) -> (Totals, Vec<(u64, u64, usize)>) {
+        let streams = RefCell::new(Vec::new());
+        let mut totals = Totals {
+            acked: cursor,
+            ..Totals::default()
+        };
+        push_batches(
+            sequences.map(numbered),
+            &mut totals,
+            |batch| {
+                let first = batch.first().map_or(0, |c| c.sequence);
+                let accepted = &batch[..batch.len().min(take)];
+                let last = accepted.last().map_or(0, |c| c.sequence);
+                streams.borrow_mut().push((first, last, batch.len()));
+                let count = accepted.len() as i64;
+                async move {
+                    Ok(pb::PushChangesResponse {
+                        acked_sequence: last,
+                        accepted_count: count,
+                        duplicate_count: 0,
+                    })
+                }
+            },
+            |_, _| {},
+        )
+        .await
+        .unwrap();
+        (totals, streams.into_inner())
+    }
+
+    #[tokio::test]
+    async fn pushes_resume_after_the_cursor_in_bounded_streams() {
+        let (totals, streams) = push_to_line(100, 1..=25_000, usize::MAX).await;
+        assert_eq!(
+            streams,
+            [
+                (101, 10_100, 10_000),
+                (10_101, 20_100, 10_000),
+                (20_101, 25_000, 4_900)
+            ]
+        );
+        assert_eq!(totals.skipped, 100);
+        assert_eq!(totals.accepted, 24_900);
+        assert_eq!(totals.acked, 25_000);
+    }
+
+    #[tokio::test]
+    async fn what_a_stream_leaves_unacknowledged_goes_again() {
+        let (totals, streams) = push_to_line(0, 1..=12, 5).await;
+        assert_eq!(streams, [(1, 5, 12), (6, 10, 7), (11, 12, 2)]);
+        assert_eq!(totals.accepted, 12);
+        assert_eq!(totals.batches, 3);
+    }
+
+    #[tokio::test]
+    async fn a_line_that_accepts_nothing_stops_the_push() {
+        let mut totals = Totals::default();
+        let stuck = push_batches(
+            (1..=3).map(numbered),
+            &mut totals,
+            |_| async { Ok(pb::PushChangesResponse::default()) },
+            |_, _| {},
+        )
+        .await
+        .unwrap_err();
+        assert!(stuck.to_string().contains("accepted nothing"), "{stuck}");
+    }
 
     fn descriptor() -> MessageDescriptor {
         message_file::descriptor::<pb::PushedChange>().unwrap()
