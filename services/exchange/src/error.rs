@@ -8,6 +8,14 @@ impl From<ExchangeError> for ApiError {
     fn from(error: ExchangeError) -> Self {
         match error {
             ExchangeError::Storage(cause) => ApiError::internal(cause),
+            ExchangeError::NotFound { kind, id } => ApiError::not_found(kind, &id),
+            ExchangeError::AlreadyExists { kind, key } => ApiError::already_exists(kind, &key),
+            ExchangeError::Conflict { kind, id } => ApiError::version_conflict(kind, &id),
+            ExchangeError::Precondition(message) => ApiError::failed_precondition(message),
+            ExchangeError::Denied { code, message } => ApiError::permission_denied(code, message),
+            ExchangeError::Invalid { field, description } => {
+                ApiError::invalid_field(field, description)
+            }
         }
     }
 }

@@ -6,4 +6,46 @@ pub enum ExchangeError {
     /// Storage failed; the cause is for the log, not the caller.
     #[error("storage failure: {0}")]
     Storage(String),
+    /// The entity does not exist, or the caller may not see it.
+    #[error("{kind} {id} not found")]
+    NotFound { kind: &'static str, id: String },
+    /// Another entity already holds the unique key.
+    #[error("{kind} {key} already exists")]
+    AlreadyExists { kind: &'static str, key: String },
+    /// The entity changed since the caller read it.
+    #[error("{kind} {id} was changed concurrently")]
+    Conflict { kind: &'static str, id: String },
+    /// The entity's state (or the center's setup) does not allow it.
+    #[error("{0}")]
+    Precondition(String),
+    /// The caller may see the entity but not do this; `code` is stable.
+    #[error("{message}")]
+    Denied { code: &'static str, message: String },
+    /// A request value the rules refuse.
+    #[error("invalid {field}: {description}")]
+    Invalid { field: String, description: String },
+}
+
+impl ExchangeError {
+    pub fn storage(cause: impl std::fmt::Display) -> Self {
+        Self::Storage(cause.to_string())
+    }
+
+    pub fn not_found(kind: &'static str, id: impl std::fmt::Display) -> Self {
+        Self::NotFound {
+            kind,
+            id: id.to_string(),
+        }
+    }
+
+    pub fn precondition(message: impl Into<String>) -> Self {
+        Self::Precondition(message.into())
+    }
+
+    pub fn denied(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Denied {
+            code,
+            message: message.into(),
+        }
+    }
 }

@@ -2,3 +2,7 @@
 //! events that provision and revoke subscriptions.
 
 pub mod api;
+pub mod convert;
+pub mod domain;
+pub mod grants;
+pub mod published;

@@ -1,9 +1,6 @@
-//! `ListLines` over a migrated database, on SQLite and on PostgreSQL.
-
-
-
-
-use std::sync::Arc;
+//! Lines and subscriptions: `ListLines` over stored rows, the line and
+//! subscription RPCs, catalog grant events, pushed changes and the runner
+//! store, on PostgreSQL (and SQLite where the embedded mode depends on it).
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, DatabaseConnection, IntoActiveModel};
@@ -11,34 +8,24 @@ use tonic::{Code, Request};
 use uuid::Uuid;
 use zhongtai_contracts::common::v1::PageRequest;
 use zhongtai_contracts::exchange::v1 as pb;
-use zhongtai_contracts::exchange::v1::exchange_service_server::ExchangeService;
-use zhongtai_exchange::lines::api::ExchangeApi;
-use zhongtai_exchange::migration::Migrator;
-use zhongtai_exchange::store::SeaLines;
+use zhongtai_exchange::lines::api::LineHandlers;
 use zhongtai_exchange::store::entities::line;
-use zhongtai_store::StoreConfig;
-use zhongtai_testkit::TestDatabase;
+
+use crate::support::lines::Lines;
+
+mod definitions;
+mod grants;
+mod pushing;
+mod runtime;
 
 #[tokio::test]
 async fn lists_lines_on_sqlite() {
-    let db = open("sqlite::memory:").await;
-    lines_are_filtered_and_paged(db).await;
+    lines_are_filtered_and_paged(Lines::on_sqlite(false).await).await;
 }
 
 #[tokio::test]
 async fn lists_lines_on_postgres() {
-    let database = TestDatabase::create().await;
-    lines_are_filtered_and_paged(open(database.url()).await).await;
-}
-
-async fn open(url: &str) -> DatabaseConnection {
-    let config = StoreConfig {
-        url: url.into(),
-        ..StoreConfig::default()
-    };
-    let db = zhongtai_store::connect(&config).await.unwrap();
-    zhongtai_store::migrate::<Migrator>(&db).await.unwrap();
-    db
+    lines_are_filtered_and_paged(Lines::on_postgres(true).await).await;
 }
 
 fn marriage_resource() -> Uuid {
@@ -80,11 +67,11 @@ async fn store_lines(db: &DatabaseConnection) {
     }
 }
 
-async fn lines_are_filtered_and_paged(db: DatabaseConnection) {
-    store_lines(&db).await;
-    let api = ExchangeApi::new(Arc::new(SeaLines::new(db)));
+async fn lines_are_filtered_and_paged(lines: Lines) {
+    store_lines(&lines.db).await;
+    let api = &lines.handlers;
 
-    let live = call(&api, pb::ListLinesRequest::default()).await;
+    let live = call(api, pb::ListLinesRequest::default()).await;
     assert_eq!(
         names(&live),
         [
@@ -127,11 +114,11 @@ async fn lines_are_filtered_and_paged(db: DatabaseConnection) {
         ["marriage-cdc", "marriage-snapshot"]
     );
 
-    let first_page = call(&api, paged(2, String::new())).await;
+    let first_page = call(api, paged(2, String::new())).await;
     assert_eq!(names(&first_page), ["marriage-cdc", "population-push"]);
     let token = first_page.page.unwrap().next_page_token;
     assert!(!token.is_empty());
-    let second_page = call(&api, paged(2, token)).await;
+    let second_page = call(api, paged(2, token)).await;
     assert_eq!(
         names(&second_page),
         ["licence-backflow", "marriage-snapshot"]
@@ -170,7 +157,7 @@ fn paged(page_size: i32, page_token: String) -> pb::ListLinesRequest {
     }
 }
 
-async fn call(api: &ExchangeApi, request: pb::ListLinesRequest) -> pb::ListLinesResponse {
+async fn call(api: &LineHandlers, request: pb::ListLinesRequest) -> pb::ListLinesResponse {
     api.list_lines(acting(request)).await.unwrap().into_inner()
 }
 
