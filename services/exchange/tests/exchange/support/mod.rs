@@ -1,4 +1,5 @@
 //! Helpers shared by the exchange suite; each part keeps its own file.
 #![allow(dead_code)]
 pub mod runner;
+pub mod lines;
 pub mod enclaves;
