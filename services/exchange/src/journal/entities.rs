@@ -7,10 +7,12 @@ pub mod journal_change {
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "journal_changes")]
     pub struct Model {
-        #[sea_orm(primary_key, auto_increment = false)]
         pub change_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
         pub line_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
         pub position: i64,
+        #[sea_orm(primary_key, auto_increment = false)]
         pub idx: i32,
         pub table_name: String,
         pub operation: String,

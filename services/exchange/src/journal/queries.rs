@@ -237,6 +237,15 @@ pub enum Locator {
     ChangeId(String),
 }
 
+/// `<line id>:<position>:<index>`, the form `Change::change_id` gives.
+fn parse_change_id(change_id: &str) -> Option<(Uuid, u64, u32)> {
+    let mut parts = change_id.splitn(3, ':');
+    let line = Uuid::parse_str(parts.next()?).ok()?;
+    let position = parts.next()?.parse().ok()?;
+    let index = parts.next()?.parse().ok()?;
+    Some((line, position, index))
+}
+
 /// Most changes one trace returns.
 pub const MAX_TRACED: u64 = 100;
 
@@ -254,7 +263,12 @@ pub async fn traced_changes(
         Locator::Position(position) => {
             query.filter(Column::Position.eq(stored_position(*position)))
         }
-        Locator::ChangeId(change_id) => query.filter(Column::ChangeId.eq(change_id.as_str())),
+        Locator::ChangeId(change_id) => match parse_change_id(change_id) {
+            Some((line, position, index)) if line == line_id => query
+                .filter(Column::Position.eq(stored_position(position)))
+                .filter(Column::Idx.eq(i64::from(index))),
+            _ => return Ok(Vec::new()),
+        },
     };
     query
         .order_by_desc(Column::Position)

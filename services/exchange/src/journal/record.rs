@@ -12,9 +12,9 @@ use super::entities::{journal_change, journal_delivery};
 use super::keys::key_json;
 use crate::domain::{Change, DeliveryRecord, FlowError, Journal};
 
-/// Rows per INSERT: 14 columns × 1000 stays far below the bind-parameter
+/// Rows per INSERT: 13 columns × 2000 stays below the bind-parameter
 /// limits of PostgreSQL (65 535) and SQLite (32 766).
-const ROWS_PER_INSERT: usize = 1000;
+const ROWS_PER_INSERT: usize = 2000;
 
 /// [`Journal`] on sea-orm.
 pub struct SeaJournal {
@@ -105,7 +105,11 @@ async fn insert_changes<C: ConnectionTrait>(
             ])
             .map_err(|e| DbErr::Custom(e.to_string()))?;
     }
-    insert.on_conflict(OnConflict::column(Column::ChangeId).do_nothing().to_owned());
+    insert.on_conflict(
+        OnConflict::columns([Column::LineId, Column::Position, Column::Idx])
+            .do_nothing()
+            .to_owned(),
+    );
     conn.execute(&insert).await.map(|_| ())
 }
 

@@ -68,7 +68,7 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(JournalChanges::Table)
-                    .col(string_len(JournalChanges::ChangeId, 80).primary_key())
+                    .col(string_len(JournalChanges::ChangeId, 80))
                     .col(string_len(JournalChanges::LineId, 36))
                     .col(big_integer(JournalChanges::Position))
                     .col(integer(JournalChanges::Idx))
@@ -78,6 +78,15 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone(JournalChanges::CommitAt))
                     .col(timestamp_with_time_zone(JournalChanges::CaptureAt))
                     .col(string_len(JournalChanges::ContentHash, 64))
+                    // The change id is `<line>:<position>:<index>`; keyed by
+                    // its parts, one index serves lookups by id, by position
+                    // and by line.
+                    .primary_key(
+                        Index::create()
+                            .col(JournalChanges::LineId)
+                            .col(JournalChanges::Position)
+                            .col(JournalChanges::Idx),
+                    )
                     .to_owned(),
             )
             .await?;
@@ -93,10 +102,6 @@ impl MigrationTrait for Migration {
                     JournalChanges::TableName,
                     JournalChanges::KeyJson,
                 ],
-            ),
-            (
-                "journal_changes_position",
-                vec![JournalChanges::LineId, JournalChanges::Position],
             ),
         ] {
             let mut index = Index::create();
@@ -136,23 +141,16 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        for (name, columns) in [
-            (
-                "journal_deliveries_commit",
-                vec![JournalDeliveries::LineId, JournalDeliveries::CommitAt],
-            ),
-            (
-                "journal_deliveries_position",
-                vec![JournalDeliveries::LineId, JournalDeliveries::Position],
-            ),
-        ] {
-            let mut index = Index::create();
-            index.name(name).table(JournalDeliveries::Table);
-            for column in columns {
-                index.col(column);
-            }
-            manager.create_index(index.to_owned()).await?;
-        }
+        manager
+            .create_index(
+                Index::create()
+                    .name("journal_deliveries_commit")
+                    .table(JournalDeliveries::Table)
+                    .col(JournalDeliveries::LineId)
+                    .col(JournalDeliveries::CommitAt)
+                    .to_owned(),
+            )
+            .await?;
 
         manager
             .create_table(

@@ -3,3 +3,4 @@
 pub mod runner;
 pub mod lines;
 pub mod enclaves;
+pub mod journal;
