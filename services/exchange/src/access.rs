@@ -14,9 +14,11 @@ const EXCHANGE: ServicePolicy = ServicePolicy {
         ("ResumeLine", Access::AnyOf(MAINTAINERS)),
         ("DeleteLine", Access::AnyOf(MAINTAINERS)),
         ("GetLineStatus", Access::AnyOf(READERS)),
-        // A source system pushing its own changes.
-        ("PushChanges", Access::AnyOf(MAINTAINERS)),
-        ("GetPushCursor", Access::AnyOf(MAINTAINERS)),
+        // A source system pushing its own changes: an app identity that
+        // may hold no tenant role; the handler admits the line's producer
+        // subject alone (and the line's owner for the cursor).
+        ("PushChanges", Access::Authenticated),
+        ("GetPushCursor", Access::Authenticated),
         ("CreateSubscription", Access::AnyOf(MAINTAINERS)),
         ("GetSubscription", Access::AnyOf(READERS)),
         ("ListSubscriptions", Access::AnyOf(READERS)),

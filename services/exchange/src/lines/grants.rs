@@ -18,8 +18,8 @@ use zhongtai_events::{EnvelopeExt, EventEnvelope, EventHandler, HandlerError, Su
 use zhongtai_kit::BackgroundTask;
 
 use crate::convert::policy::delivery_policy;
-use crate::domain::subscription::default_queue_name;
-use crate::domain::{ExchangeError, Grant, GrantState, SubscriptionState};
+use crate::domain::{ExchangeError, Grant, GrantState};
+use crate::lines::domain::subscribing::grant_subscription;
 use crate::store::SeaLines;
 use crate::store::grants::{
     REASON_EXPIRED, REASON_REVOKED, live_lines_for_resource_in, provision_subscription_in,
@@ -73,26 +73,11 @@ impl GrantEvents {
             return Ok(());
         }
         for line in live_lines_for_resource_in(txn, grant.resource_id).await? {
-            let id = Uuid::new_v5(&grant.id, line.id.as_bytes());
-            let now = Utc::now();
-            let subscription = crate::domain::Subscription {
-                id,
-                line_id: line.id,
-                subscriber: grant.grantee.clone(),
-                grant_id: Some(grant.id),
-                queue: Some(default_queue_name(id)),
-                enclave: None,
-                state: SubscriptionState::Active,
-                state_reason: String::new(),
-                policy: grant.policy.clone(),
-                delivered_position: 0,
-                created_at: now,
-                updated_at: now,
-            };
+            let subscription = grant_subscription(grant, line.id, Utc::now());
             let (_, created) =
                 provision_subscription_in(txn, &subscription, &provisioning_actor()).await?;
             if created {
-                tracing::info!(grant = %grant.id, line = %line.id, subscription = %id, "subscription provisioned for grant");
+                tracing::info!(grant = %grant.id, line = %line.id, subscription = %subscription.id, "subscription provisioned for grant");
             }
         }
         Ok(())

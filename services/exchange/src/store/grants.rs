@@ -16,6 +16,7 @@ use super::lines::{live_subscription_states, subscriptions_where};
 use super::rows::{grant_from_row, grant_row, is_unique_violation, line_from_row, storage};
 use super::subscriptions::set_subscription_state_in;
 use crate::domain::{ExchangeError, Grant, GrantState, Line, LineState, SubscriptionState};
+use crate::lines::domain::subscribing::grant_subscription;
 
 pub use super::subscriptions::provision_subscription_in;
 
@@ -177,4 +178,73 @@ pub fn provisioning_actor() -> Actor {
         tenant: None,
         roles: Vec::new(),
     }
+}
+
+/// Why a grant subscription stops when its line stops feeding the grant's
+/// resource.
+pub const REASON_RELINKED: &str = "line no longer feeds the granted resource";
+
+/// Brings a line's grant subscriptions in step with the resource it feeds
+/// now: grants in force on that resource get their queue subscription
+/// (when `queue_delivery` is available), and subscriptions under grants of
+/// another resource are revoked. Returns (provisioned, revoked).
+pub async fn link_line_grants_in<C: ConnectionTrait>(
+    conn: &C,
+    line: &Line,
+    queue_delivery: bool,
+) -> Result<(usize, usize), ExchangeError> {
+    let now = Utc::now();
+    let mut revoked = 0;
+    let live = subscriptions_where(
+        conn,
+        Condition::all()
+            .add(subscription::Column::LineId.eq(line.id.to_string()))
+            .add(subscription::Column::GrantId.is_not_null())
+            .add(subscription::Column::State.is_in(live_subscription_states())),
+    )
+    .await?;
+    for subscription in live {
+        let Some(grant_id) = subscription.grant_id else {
+            continue;
+        };
+        let covers = grant_in(conn, grant_id)
+            .await?
+            .is_some_and(|grant| Some(grant.resource_id) == line.resource_id);
+        if !covers
+            && set_subscription_state_in(
+                conn,
+                &subscription,
+                SubscriptionState::Revoked,
+                REASON_RELINKED,
+                None,
+            )
+            .await?
+            .is_some()
+        {
+            revoked += 1;
+        }
+    }
+    let mut provisioned = 0;
+    if let (Some(resource_id), true) = (line.resource_id, queue_delivery) {
+        let in_force = super::platform::grants()
+            .filter(grant::Column::ResourceId.eq(resource_id.to_string()))
+            .filter(grant::Column::State.is_in([
+                GrantState::Approved.as_str(),
+                GrantState::Provisioned.as_str(),
+            ]))
+            .all(conn)
+            .await
+            .map_err(storage)?;
+        for row in in_force {
+            let grant = grant_from_row(row)?;
+            if !grant.allows_delivery_at(now) {
+                continue;
+            }
+            let subscription = grant_subscription(&grant, line.id, now);
+            let (_, created) =
+                provision_subscription_in(conn, &subscription, &provisioning_actor()).await?;
+            provisioned += usize::from(created);
+        }
+    }
+    Ok((provisioned, revoked))
 }

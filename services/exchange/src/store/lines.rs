@@ -69,11 +69,14 @@ impl SeaLines {
 
     /// Creates `line` with its runtime row, or returns the line an earlier
     /// request with the same `request_id` (per owner) created.
+    /// With `queue_delivery`, grants in force on the line's resource get
+    /// their subscriptions in the same transaction.
     pub async fn create_line(
         &self,
         line: Line,
         request_id: Option<String>,
         caller: &Caller,
+        queue_delivery: bool,
     ) -> Result<Line, ExchangeError> {
         if let Some(request_id) = &request_id
             && let Some(existing) = self.line_by_request(&line.owner, request_id).await?
@@ -119,6 +122,9 @@ impl SeaLines {
             )),
         )
         .await?;
+        if line.resource_id.is_some() {
+            super::grants::link_line_grants_in(&txn, &line, queue_delivery).await?;
+        }
         txn.commit().await.map_err(storage)?;
         self.notify();
         Ok(line)
@@ -225,11 +231,14 @@ impl SeaLines {
 
     /// Writes `line` (new description, resource, source) over the stored
     /// one if it is still at `line.version`, bumping the version.
+    /// A changed resource brings the line's grant subscriptions in step
+    /// (see [`super::grants::link_line_grants_in`]).
     pub async fn update_line(
         &self,
         line: Line,
         changed_fields: &[String],
         caller: &Caller,
+        queue_delivery: bool,
     ) -> Result<Line, ExchangeError> {
         let now = Utc::now();
         let updated = Line {
@@ -281,6 +290,9 @@ impl SeaLines {
             )),
         )
         .await?;
+        if changed_fields.iter().any(|field| field == "resource_id") {
+            super::grants::link_line_grants_in(&txn, &updated, queue_delivery).await?;
+        }
         txn.commit().await.map_err(storage)?;
         self.notify();
         Ok(updated)

@@ -80,7 +80,10 @@ impl LineHandlers {
             created_at: now,
             updated_at: now,
         };
-        let line = self.store.create_line(line, request_id, &caller).await?;
+        let line = self
+            .store
+            .create_line(line, request_id, &caller, self.queue_delivery_available)
+            .await?;
         Ok(Response::new(pb::CreateLineResponse {
             line: Some(line_message(&line)),
         }))
@@ -145,7 +148,10 @@ impl LineHandlers {
             return Err(ApiError::version_conflict("line", &id.to_string()).into());
         }
         let updated = apply_mask(&stored, &given, &paths)?;
-        let line = self.store.update_line(updated, &paths, &caller).await?;
+        let line = self
+            .store
+            .update_line(updated, &paths, &caller, self.queue_delivery_available)
+            .await?;
         Ok(Response::new(pb::UpdateLineResponse {
             line: Some(line_message(&line)),
         }))

@@ -5,7 +5,10 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 use zhongtai_kit::TenantId;
 
-use crate::domain::{DeliveryPolicy, ExchangeError, Grant, Line, LineState};
+use crate::domain::subscription::default_queue_name;
+use crate::domain::{
+    DeliveryPolicy, ExchangeError, Grant, Line, LineState, Subscription, SubscriptionState,
+};
 
 pub const QUEUE_NAME_MAX_CHARS: usize = 200;
 
@@ -104,6 +107,28 @@ pub fn check_grant(
         )));
     }
     Ok(())
+}
+
+/// The queue subscription a grant gets on a line that feeds its resource.
+/// Its id is derived from the grant and the line, so provisioning it again
+/// (a redelivered event, a line linked again) finds it instead of adding
+/// another.
+pub fn grant_subscription(grant: &Grant, line_id: Uuid, now: DateTime<Utc>) -> Subscription {
+    let id = Uuid::new_v5(&grant.id, line_id.as_bytes());
+    Subscription {
+        id,
+        line_id,
+        subscriber: grant.grantee.clone(),
+        grant_id: Some(grant.id),
+        queue: Some(default_queue_name(id)),
+        enclave: None,
+        state: SubscriptionState::Active,
+        state_reason: String::new(),
+        policy: grant.policy.clone(),
+        delivered_position: 0,
+        created_at: now,
+        updated_at: now,
+    }
 }
 
 /// `[A-Za-z0-9._:-]{1,200}`: a RabbitMQ queue name that needs no escaping.
@@ -242,6 +267,19 @@ mod tests {
         ));
         let ok = entitlement(&line(), &tenant("331100"), Some(Some(&g)), Utc::now());
         assert_eq!(ok.ok().and_then(|e| e.grant_id), Some(g.id));
+    }
+
+    #[test]
+    fn grant_subscriptions_have_derived_ids_and_the_grants_policy() {
+        let g = grant();
+        let one = grant_subscription(&g, Uuid::from_u128(1), Utc::now());
+        let again = grant_subscription(&g, Uuid::from_u128(1), Utc::now());
+        let other_line = grant_subscription(&g, Uuid::from_u128(2), Utc::now());
+        assert_eq!(one.id, again.id);
+        assert_ne!(one.id, other_line.id);
+        assert_eq!(one.subscriber, g.grantee);
+        assert_eq!(one.queue, Some(default_queue_name(one.id)));
+        assert_eq!(one.policy, g.policy);
     }
 
     #[test]

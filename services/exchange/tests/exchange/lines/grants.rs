@@ -578,3 +578,69 @@ async fn grants_past_their_validity_stop_their_subscriptions() {
     assert_eq!(after.state.as_str(), "revoked");
     assert_eq!(after.state_reason, "grant expired");
 }
+
+#[tokio::test]
+async fn lines_linked_to_a_granted_resource_get_the_grants_subscriptions() {
+    use zhongtai_contracts::exchange::v1 as pb;
+    let lines = Lines::on_postgres(true).await;
+    let resource = Uuid::now_v7();
+    let consumer = Consumer::new(lines.db.clone(), Arc::new(GrantEvents::new(true)));
+    let grant_id = Uuid::now_v7();
+    consumer
+        .process(
+            SUBSCRIPTION,
+            &approved(grant(
+                grant_id,
+                resource,
+                &city(),
+                catalog::GrantState::Approved,
+                2,
+            )),
+        )
+        .await
+        .unwrap();
+
+    // The line comes after the grant: linking it provisions the subscription.
+    let line_id = line_feeding(&lines, "population-push", resource).await;
+    let id = Uuid::new_v5(&grant_id, Uuid::parse_str(&line_id).unwrap().as_bytes());
+    let provisioned = lines.store.find_subscription(id).await.unwrap().unwrap();
+    assert_eq!(provisioned.state.as_str(), "active");
+    assert_eq!(provisioned.subscriber, city());
+
+    // Linked to another resource: the grant no longer covers it.
+    let line = lines
+        .handlers
+        .get_line(as_operator(
+            &province(),
+            pb::GetLineRequest {
+                id: line_id.clone(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .line
+        .unwrap();
+    lines
+        .handlers
+        .update_line(as_operator(
+            &province(),
+            pb::UpdateLineRequest {
+                line: Some(pb::Line {
+                    resource_id: Uuid::now_v7().to_string(),
+                    ..line
+                }),
+                update_mask: Some(prost_types::FieldMask {
+                    paths: vec!["resource_id".into()],
+                }),
+            },
+        ))
+        .await
+        .unwrap();
+    let after = lines.store.find_subscription(id).await.unwrap().unwrap();
+    assert_eq!(after.state.as_str(), "revoked");
+    assert_eq!(
+        after.state_reason,
+        "line no longer feeds the granted resource"
+    );
+}
