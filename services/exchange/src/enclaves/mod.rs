@@ -23,7 +23,7 @@ pub mod store;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chrono::Utc;
+use chrono::{SubsecRound, Utc};
 use sea_orm::DatabaseConnection;
 use tokio::sync::Notify;
 use uuid::Uuid;
@@ -176,7 +176,9 @@ impl Enclaves {
         request_id: &str,
         name: &str,
     ) -> Result<EnclaveView, EnclaveError> {
-        let now = Utc::now();
+        // Databases keep microseconds: the first answer equals every later
+        // read.
+        let now = Utc::now().trunc_subsecs(6);
         let enclave = Enclave {
             id: Uuid::now_v7(),
             tenant: caller.tenant.clone(),
@@ -456,7 +458,7 @@ impl Enclaves {
             line_id: derived_id(rule_id, b"line"),
             subscription_id: derived_id(rule_id, b"subscription"),
             request_id: request_id.to_string(),
-            created_at: Utc::now(),
+            created_at: Utc::now().trunc_subsecs(6),
         };
         let event = published::rule_added(&enclave, &rule, &Actor::of(caller));
         let stored = self.store.insert_rule(&rule, vec![event]).await?;

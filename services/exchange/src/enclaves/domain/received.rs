@@ -203,7 +203,7 @@ mod tests {
         let first = change(vec![Column::new("name", Value::Text("a".into()))]);
         let table = plan(None, "people", sub, &[first]).expect("plan").table;
         let clash = change(vec![Column::new("name", Value::Int(3))]);
-        assert!(plan(Some(&table), "people", sub, &[clash.clone()]).is_err());
+        assert!(plan(Some(&table), "people", sub, std::slice::from_ref(&clash)).is_err());
         assert!(plan(Some(&table), "people", Uuid::new_v4(), &[change(vec![])]).is_err());
         assert!(plan(None, "Bad-Name", sub, &[clash]).is_err());
     }
