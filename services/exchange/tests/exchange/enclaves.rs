@@ -1009,3 +1009,50 @@ async fn the_embedded_mode_keeps_enclaves_in_prefixed_sqlite_tables() {
     assert_eq!(status.code(), Code::NotFound);
     assert_eq!(t.refusals_audited(&enclave.id).await, 1);
 }
+
+#[tokio::test]
+async fn without_createrole_enclaves_say_how_to_proceed_and_work_without_roles() {
+    let refused = TestEnclaves::plain_user(true).await;
+    let status = refused
+        .api
+        .create_enclave(as_caller(
+            &caller(CITY),
+            pb::CreateEnclaveRequest {
+                request_id: "r".into(),
+                name: "city".into(),
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
+    assert!(
+        status.message().contains("exchange.enclave_roles"),
+        "{status:?}"
+    );
+    assert!(status.message().contains("CREATEROLE"), "{status:?}");
+    assert_eq!(refused.count("SELECT COUNT(*) FROM enclaves").await, 0);
+    assert_eq!(
+        refused
+            .count(
+                "SELECT COUNT(*) FROM information_schema.schemata \
+                 WHERE schema_name LIKE 'enclave\\_%'"
+            )
+            .await,
+        0,
+        "nothing half-made"
+    );
+
+    let t = TestEnclaves::plain_user(false).await;
+    let city = caller(CITY);
+    let enclave = t.create_enclave(&city, "city").await;
+    t.create_people(&city, &enclave.id).await.unwrap();
+    t.write(&city, &enclave.id, vec![person(1, "a", "331121")], vec![])
+        .await
+        .unwrap();
+    assert_eq!(ids(&t.all_rows(&city, &enclave.id, "people").await), [1]);
+    let status = t
+        .query(&caller(OTHER_CITY), &enclave.id, "people", None, 10, "")
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::NotFound, "the API check still holds");
+}

@@ -77,6 +77,18 @@ pub struct TestEnclaves {
     pub enclaves: Arc<Enclaves>,
     pub api: EnclaveApi,
     pub provisioner: Arc<RecordingProvisioner>,
+    /// Superuser connection to the test database, to drop the
+    /// cluster-wide roles the test made before the database goes.
+    superuser_url: Option<String>,
+    /// Login roles the test made besides the enclaves' own.
+    login_roles: Vec<String>,
+}
+
+/// `url` with another user and password.
+fn with_user(url: &str, user: &str, password: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let host = rest.split_once('@').map_or(rest, |(_, host)| host);
+    format!("{scheme}://{user}:{password}@{host}")
 }
 
 impl TestEnclaves {
@@ -94,17 +106,30 @@ impl TestEnclaves {
             Backend::Postgres(database) => database.url().to_string(),
             Backend::Sqlite => "sqlite::memory:".to_string(),
         };
-        let config = StoreConfig {
-            url,
-            ..StoreConfig::default()
-        };
-        let db = zhongtai_store::connect(&config).await.unwrap();
+        let db = connect(&url).await;
         zhongtai_store::migrate::<Migrator>(&db).await.unwrap();
+        let superuser_url = matches!(backend, Backend::Postgres(_)).then(|| url.clone());
+        Self::assemble(
+            backend,
+            db,
+            ExchangeConfig::default(),
+            superuser_url,
+            vec![],
+        )
+    }
+
+    fn assemble(
+        backend: Backend,
+        db: DatabaseConnection,
+        config: ExchangeConfig,
+        superuser_url: Option<String>,
+        login_roles: Vec<String>,
+    ) -> Self {
         let provisioner = Arc::new(RecordingProvisioner::default());
         let enclaves = Enclaves::new(
             db.clone(),
             Arc::new(tokio::sync::Notify::new()),
-            ExchangeConfig::default(),
+            config,
             provisioner.clone(),
         );
         Self {
@@ -113,7 +138,44 @@ impl TestEnclaves {
             db,
             enclaves,
             provisioner,
+            superuser_url,
+            login_roles,
         }
+    }
+
+    /// The center connected as a database user without CREATEROLE (but
+    /// with every privilege on the platform's tables), with
+    /// `exchange.enclave_roles` as given.
+    pub async fn plain_user(enclave_roles: bool) -> Self {
+        zhongtai_testkit::init_tracing();
+        let database = TestDatabase::create().await;
+        let superuser = connect(database.url()).await;
+        zhongtai_store::migrate::<Migrator>(&superuser)
+            .await
+            .unwrap();
+        let user = format!("zt_plain_{}", Uuid::new_v4().simple());
+        for sql in [
+            format!("CREATE ROLE {user} LOGIN PASSWORD 'plain'"),
+            format!("GRANT CREATE ON DATABASE {} TO {user}", database.name()),
+            format!("GRANT ALL ON ALL TABLES IN SCHEMA public TO {user}"),
+            format!("GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO {user}"),
+        ] {
+            superuser.execute_unprepared(&sql).await.unwrap();
+        }
+        let _ = superuser.close().await;
+        let db = connect(&with_user(database.url(), &user, "plain")).await;
+        let superuser_url = Some(database.url().to_string());
+        let config = ExchangeConfig {
+            enclave_roles,
+            ..ExchangeConfig::default()
+        };
+        Self::assemble(
+            Backend::Postgres(database),
+            db,
+            config,
+            superuser_url,
+            vec![user],
+        )
     }
 
     pub async fn count(&self, sql: &str) -> i64 {
@@ -265,6 +327,74 @@ impl TestEnclaves {
                 return rows;
             }
         }
+    }
+}
+
+async fn connect(url: &str) -> DatabaseConnection {
+    let config = StoreConfig {
+        url: url.to_string(),
+        ..StoreConfig::default()
+    };
+    zhongtai_store::connect(&config).await.unwrap()
+}
+
+impl Drop for TestEnclaves {
+    /// Roles are cluster-wide and outlive the test database: drop the
+    /// enclaves' roles (and the test's login roles) while the database that
+    /// holds their privileges still exists.
+    fn drop(&mut self) {
+        let Some(url) = self.superuser_url.clone() else {
+            return;
+        };
+        let login_roles = self.login_roles.clone();
+        let sweeper = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            runtime.block_on(async move {
+                let Ok(db) = sea_orm::Database::connect(url.as_str()).await else {
+                    return;
+                };
+                let ids = db
+                    .query_all_raw(Statement::from_string(
+                        DbBackend::Postgres,
+                        "SELECT id FROM enclaves",
+                    ))
+                    .await
+                    .unwrap_or_default();
+                let mut roles: Vec<String> = ids
+                    .iter()
+                    .filter_map(|row| row.try_get_by_index::<String>(0).ok())
+                    .filter_map(|id| Uuid::parse_str(&id).ok())
+                    .map(|id| format!("enclave_{}", id.simple()))
+                    .collect();
+                roles.extend(login_roles);
+                for role in roles {
+                    let exists = db
+                        .query_one_raw(Statement::from_string(
+                            DbBackend::Postgres,
+                            format!("SELECT 1 FROM pg_roles WHERE rolname = '{role}'"),
+                        ))
+                        .await
+                        .ok()
+                        .flatten()
+                        .is_some();
+                    if exists {
+                        let _ = db
+                            .execute_unprepared(&format!("DROP OWNED BY \"{role}\" CASCADE"))
+                            .await;
+                        let _ = db
+                            .execute_unprepared(&format!("DROP ROLE IF EXISTS \"{role}\""))
+                            .await;
+                    }
+                }
+                let _ = db.close().await;
+            });
+        });
+        let _ = sweeper.join();
     }
 }
 
