@@ -132,6 +132,11 @@ impl Runners {
                 change
             })
             .collect();
+        if fresh.is_empty() {
+            // Only replayed changes: nothing new to deliver or account for.
+            advance(runtime, &fresh, batch.confirm_position, Utc::now());
+            return self.save(line, runtime, patience).await;
+        }
         self.hold_while_paused(cache, line.id, patience).await?;
         let mut shares: Vec<Share> = cache
             .receivers
@@ -163,17 +168,25 @@ impl Runners {
         })
         .await?;
         advance(runtime, &fresh, batch.confirm_position, Utc::now());
-        let saved = runtime.clone();
+        self.save(line, runtime, patience).await?;
+        observe(line.id, &fresh, &shares, started);
+        Ok(())
+    }
+
+    async fn save(
+        &self,
+        line: &Line,
+        runtime: &LineRuntime,
+        patience: Patience<'_>,
+    ) -> Result<(), BatchError> {
         self.patiently(patience, || async {
             self.parts
                 .store
-                .save_runtime(line.id, &saved)
+                .save_runtime(line.id, runtime)
                 .await
                 .map_err(|e| store_error("saving the line's position", e))
         })
-        .await?;
-        observe(line.id, &fresh, &shares, started);
-        Ok(())
+        .await
     }
 
     /// Re-reads the line's subscriptions when the cache is older than the

@@ -30,7 +30,9 @@ pub(crate) async fn run(runners: Arc<Runners>, stop: CancellationToken) {
     let config = &runners.parts.config;
     let tick = config
         .refresh_interval()
-        .min(config.lease_ttl() / 3)
+        // Often enough that a renewal due at a third of the lease is never
+        // a whole tick late.
+        .min(config.lease_ttl() / 6)
         .max(Duration::from_millis(10));
     let mut running: HashMap<Uuid, Running> = HashMap::new();
     loop {

@@ -656,3 +656,63 @@ async fn a_paused_line_stops_its_task_and_a_resumed_one_runs_again() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn while_the_broker_is_away_nothing_is_confirmed_and_afterwards_everything_arrives_once() {
+    let rig = Rig::new();
+    let line = log_line();
+    rig.store.add_line(&line);
+    let queue = queue_name("away");
+    let subscription = subscription(&line, Some(queue.clone()), DeliveryPolicy::default());
+    rig.store.add_subscription(&subscription);
+    let proxy = CuttingProxy::start(&amqp_url()).await;
+    let publisher = QueuePublisher::new(zhongtai_events::RabbitConfig {
+        publish_timeout: Duration::from_millis(500),
+        ..rabbit_config(&proxy.url(&amqp_url()))
+    })
+    .unwrap();
+    proxy.refuse(true);
+    let runners = rig.runners(Some(Arc::new(publisher)));
+    rig.start(&runners);
+
+    let feed = eventually(PATIENCE, "the source is opened", || async {
+        rig.opener.feed()
+    })
+    .await;
+    feed.send(Ok(batch(&line, &[41, 42, 43]))).unwrap();
+    eventually(PATIENCE, "the subscription is degraded", || async {
+        (rig.store.subscription_now(subscription.id).state == SubscriptionState::Degraded)
+            .then_some(())
+    })
+    .await;
+    assert!(
+        rig.store
+            .subscription_now(subscription.id)
+            .state_reason
+            .contains(&queue),
+        "the reason names the queue"
+    );
+    assert!(
+        rig.log.entries().is_empty(),
+        "nothing journaled or confirmed"
+    );
+
+    proxy.refuse(false);
+    eventually(PATIENCE, "the batch is confirmed", || async {
+        rig.log
+            .entries()
+            .contains(&"confirm 43".to_string())
+            .then_some(())
+    })
+    .await;
+    assert_eq!(
+        rig.store.subscription_now(subscription.id).state,
+        SubscriptionState::Active
+    );
+    let taken = take(&queue, 3).await;
+    let positions: Vec<String> = taken
+        .iter()
+        .map(|m| header(m, "x-zhongtai-position").unwrap())
+        .collect();
+    assert_eq!(positions, ["0/29", "0/2A", "0/2B"], "each change once, in order");
+}

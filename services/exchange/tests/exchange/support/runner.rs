@@ -332,10 +332,13 @@ impl RunnerStore for MemoryStore {
     }
 }
 
+/// One journal call: captured changes and their deliveries.
+pub type Recorded = (Vec<Change>, Vec<DeliveryRecord>);
+
 /// What the journal was told, in order.
 #[derive(Default, Clone)]
 pub struct RecordingJournal {
-    pub records: Arc<Mutex<Vec<(Vec<Change>, Vec<DeliveryRecord>)>>>,
+    pub records: Arc<Mutex<Vec<Recorded>>>,
     /// Appended to the shared event log on every record.
     pub log: Option<EventLog>,
 }
@@ -607,6 +610,7 @@ impl Drop for Rig {
 pub struct CuttingProxy {
     address: SocketAddr,
     cut: Arc<Mutex<CancellationToken>>,
+    refusing: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl CuttingProxy {
@@ -626,8 +630,14 @@ impl CuttingProxy {
         let address = listener.local_addr().unwrap();
         let cut = Arc::new(Mutex::new(CancellationToken::new()));
         let cuts = cut.clone();
+        let refusing = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let refuses = refusing.clone();
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
+                if refuses.load(std::sync::atomic::Ordering::SeqCst) {
+                    drop(client);
+                    continue;
+                }
                 let token = cuts.lock().unwrap().clone();
                 tokio::spawn(async move {
                     let Ok(server) = TcpStream::connect(upstream).await else {
@@ -641,7 +651,21 @@ impl CuttingProxy {
                 });
             }
         });
-        Self { address, cut }
+        Self {
+            address,
+            cut,
+            refusing,
+        }
+    }
+
+    /// While true, new connections are closed at once (a broker that is
+    /// down); existing ones are cut.
+    pub fn refuse(&self, refusing: bool) {
+        self.refusing
+            .store(refusing, std::sync::atomic::Ordering::SeqCst);
+        if refusing {
+            self.cut();
+        }
     }
 
     pub fn url(&self, upstream_url: &str) -> String {
