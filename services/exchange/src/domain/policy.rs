@@ -139,6 +139,9 @@ pub struct DeliveryPolicy {
 }
 
 /// What a policy makes of one change for one subscriber.
+// Consumed as soon as it is made; boxing the change would cost an
+// allocation per change and subscriber for nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Projected {
     /// Deliver this (projected, masked) change.

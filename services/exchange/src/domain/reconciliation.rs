@@ -12,9 +12,11 @@
 //!   report has no DELIVERED or APPLIED tallies.
 //!
 //! What a subscription is expected to have: every captured change of the
-//! window from its first delivered position up to its delivered position
-//! (the runner advances that position only once everything below it was
-//! accepted). Changes above it are still on their way.
+//! window up to its delivered position (the runner advances that position
+//! only once everything below it was accepted) that was committed after the
+//! subscription was created or lies above the first change delivered to it
+//! in the window. Changes above the delivered position are still on their
+//! way.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -76,9 +78,9 @@ pub struct SubscriptionScope {
     pub applies: bool,
     /// Everything at or below it was accepted downstream.
     pub delivered_position: u64,
-    /// Lowest position ever delivered to it (on this line); `None` before
-    /// its first delivery.
-    pub first_position: Option<u64>,
+    /// Changes committed before may predate it (it starts at the line's
+    /// position when created).
+    pub created_at: DateTime<Utc>,
     /// Whether the line still delivers to it (not revoked or deleted).
     pub receiving: bool,
 }
@@ -474,6 +476,7 @@ fn reconcile_subscription(
         }
     }
 
+    let first_delivered = deliveries.iter().map(|d| d.position).min();
     let mut missing_published = Finding::new(DiscrepancyKind::Missing, Hop::Published, id);
     let mut in_flight = false;
     if subscription.receiving {
@@ -481,10 +484,9 @@ fn reconcile_subscription(
             if accounted.contains(change.change_id.as_str()) {
                 continue;
             }
-            let expected = subscription
-                .first_position
-                .is_some_and(|first| first <= change.position)
-                && change.position <= subscription.delivered_position;
+            let expected = change.position <= subscription.delivered_position
+                && (change.commit_at >= subscription.created_at
+                    || first_delivered.is_some_and(|first| first <= change.position));
             if !expected {
                 // Not yet delivered to it: still on its way.
                 in_flight |= change.position > subscription.delivered_position;
@@ -584,7 +586,7 @@ mod tests {
             id,
             applies,
             delivered_position,
-            first_position: Some(1),
+            created_at: at(-3600),
             receiving: true,
         }
     }
@@ -653,6 +655,30 @@ mod tests {
         assert_eq!(missing.hop, Hop::Published);
         assert_eq!(missing.subscription_id, Some(subscription));
         assert_eq!((missing.count, missing.positions.clone()), (1, vec![4]));
+    }
+
+    #[test]
+    fn changes_before_the_subscription_and_its_first_delivery_are_not_expected() {
+        let (mut input, subscription) = input(10, false);
+        input.deliveries.retain(|d| d.position > 3);
+        input.subscriptions[0].created_at = at(5);
+        let report = reconcile(&input, Uuid::nil());
+        assert_eq!(
+            report.verdict,
+            Verdict::Balanced,
+            "{:?}",
+            report.discrepancies
+        );
+        assert_eq!(
+            report
+                .tally(Hop::Published, Some(subscription))
+                .unwrap()
+                .count,
+            7
+        );
+        input.deliveries.retain(|d| d.position != 5);
+        let report = reconcile(&input, Uuid::nil());
+        assert_eq!(report.discrepancies[0].positions, vec![5]);
     }
 
     #[test]

@@ -14,7 +14,6 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use prost::Message;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 use zhongtai_contracts::exchange::v1 as pb;
@@ -23,7 +22,7 @@ use zhongtai_kit::proto::{instant, page_query, page_response, timestamp};
 use zhongtai_kit::{ApiError, Caller, Validator};
 
 use super::Journals;
-use super::entities::{journal_change, journal_delivery, reconciliation_report};
+use super::entities::{journal_change, journal_delivery};
 use super::keys::{key_columns, key_json};
 use super::queries::{self, Locator, SubscriptionInfo};
 use super::report_message::{duration, hop_message, restricted_to};
@@ -136,7 +135,6 @@ impl JournalHandlers {
         &self,
         request: Request<pb::ListReconciliationReportsRequest>,
     ) -> Result<Response<pb::ListReconciliationReportsResponse>, Status> {
-        use reconciliation_report::Column;
         let caller = caller(&request)?;
         let request = request.into_inner();
         let mut v = Validator::new();
@@ -168,20 +166,15 @@ impl JournalHandlers {
             ),
         };
         let visible = self.visible(&caller, line_id).await?;
-        let mut query = reconciliation_report::Entity::find()
-            .filter(Column::LineId.eq(line_id.to_string()))
-            .order_by_desc(Column::WindowStart)
-            .limit(page.fetch_limit());
-        if let Some(verdict) = verdict {
-            query = query.filter(Column::Verdict.eq(verdict));
-        }
-        if let Some(after) = after {
-            query = query.filter(Column::WindowStart.lt(after));
-        }
-        let rows = query
-            .all(&self.journals.db)
-            .await
-            .map_err(|e| api(ExchangeError::storage(e)))?;
+        let rows = queries::reports(
+            &self.journals.db,
+            line_id,
+            verdict,
+            after,
+            page.fetch_limit(),
+        )
+        .await
+        .map_err(api)?;
         let own = ids(&visible.subscriptions);
         let page = zhongtai_kit::Page::from_rows(rows, &page, |row| {
             row.window_start

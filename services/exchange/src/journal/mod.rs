@@ -90,7 +90,6 @@ impl Journals {
         let ids: Vec<Uuid> = subscriptions.iter().map(|s| s.id).collect();
         let captured = queries::captured_in(&self.db, line_id, &window).await?;
         let deliveries = queries::deliveries_in(&self.db, line_id, &window, &ids).await?;
-        let first_positions = queries::first_positions(&self.db, line_id).await?;
         let confirmed_position = queries::confirmed_position(&self.db, line_id).await?;
         let input = ReconcileInput {
             line_id,
@@ -106,7 +105,7 @@ impl Journals {
                     id: s.id,
                     applies: s.applies,
                     delivered_position: s.delivered_position,
-                    first_position: first_positions.get(&s.id).copied(),
+                    created_at: s.created_at,
                     receiving: s.state.holds_line(),
                 })
                 .collect(),

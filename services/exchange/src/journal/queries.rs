@@ -1,15 +1,17 @@
 //! Reading the journal and, read-only, the lines and subscriptions it
 //! reports on.
-
-use std::collections::HashMap;
+//!
+//! The journal's tables belong to lines, not tenants: requests reach them
+//! only after the handlers decided which line and subscriptions the caller
+//! may see (see `api`), and the periodic work is the platform's own.
+#![allow(clippy::disallowed_methods)]
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 use zhongtai_kit::{ScopedEntity, SystemPurpose, TenantId};
 
-use super::entities::{journal_change, journal_delivery};
+use super::entities::{journal_change, journal_delivery, reconciliation_report};
 use super::record::stored_position;
 use crate::domain::ExchangeError;
 use crate::domain::policy::DeliveryPolicy;
@@ -50,6 +52,7 @@ pub struct SubscriptionInfo {
     pub delivered_position: u64,
     pub state: SubscriptionState,
     pub policy: DeliveryPolicy,
+    pub created_at: DateTime<Utc>,
 }
 
 pub async fn line(
@@ -95,6 +98,7 @@ pub async fn subscriptions(
                     .ok_or_else(|| corrupt("state", &row.id))?,
                 policy: serde_json::from_str(&row.policy)
                     .map_err(|_| corrupt("policy", &row.id))?,
+                created_at: row.created_at,
             })
         })
         .collect()
@@ -111,28 +115,6 @@ pub async fn confirmed_position(
     Ok(row.map_or(0, |row| u64::try_from(row.confirmed_position).unwrap_or(0)))
 }
 
-/// The lowest position ever delivered to each subscription of the line.
-pub async fn first_positions(
-    db: &DatabaseConnection,
-    line_id: Uuid,
-) -> Result<HashMap<Uuid, u64>, ExchangeError> {
-    use journal_delivery::Column;
-    let rows: Vec<(String, Option<i64>)> = journal_delivery::Entity::find()
-        .select_only()
-        .column(Column::SubscriptionId)
-        .column_as(Expr::col(Column::Position).min(), "first_position")
-        .filter(Column::LineId.eq(line_id.to_string()))
-        .group_by(Column::SubscriptionId)
-        .into_tuple()
-        .all(db)
-        .await
-        .map_err(storage)?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(id, first)| Some((Uuid::parse_str(&id).ok()?, u64::try_from(first?).ok()?)))
-        .collect())
-}
-
 fn too_many() -> ExchangeError {
     ExchangeError::precondition(format!(
         "the window holds more than {MAX_WINDOW_ROWS} journal entries; ask for a shorter one"
@@ -147,30 +129,32 @@ pub(crate) fn hash(text: &str) -> [u8; 32] {
     hash
 }
 
+/// change id, position, commit and capture time, content hash.
+type CapturedRow = (String, i64, DateTime<Utc>, DateTime<Utc>, String);
+
 pub async fn captured_in(
     db: &DatabaseConnection,
     line_id: Uuid,
     window: &Window,
 ) -> Result<Vec<CapturedEntry>, ExchangeError> {
     use journal_change::Column;
-    let rows: Vec<(String, i64, DateTime<Utc>, DateTime<Utc>, String)> =
-        journal_change::Entity::find()
-            .select_only()
-            .columns([
-                Column::ChangeId,
-                Column::Position,
-                Column::CommitAt,
-                Column::CaptureAt,
-                Column::ContentHash,
-            ])
-            .filter(Column::LineId.eq(line_id.to_string()))
-            .filter(Column::CommitAt.gte(window.start))
-            .filter(Column::CommitAt.lt(window.end))
-            .limit(MAX_WINDOW_ROWS + 1)
-            .into_tuple()
-            .all(db)
-            .await
-            .map_err(storage)?;
+    let rows: Vec<CapturedRow> = journal_change::Entity::find()
+        .select_only()
+        .columns([
+            Column::ChangeId,
+            Column::Position,
+            Column::CommitAt,
+            Column::CaptureAt,
+            Column::ContentHash,
+        ])
+        .filter(Column::LineId.eq(line_id.to_string()))
+        .filter(Column::CommitAt.gte(window.start))
+        .filter(Column::CommitAt.lt(window.end))
+        .limit(MAX_WINDOW_ROWS + 1)
+        .into_tuple()
+        .all(db)
+        .await
+        .map_err(storage)?;
     if rows.len() as u64 > MAX_WINDOW_ROWS {
         return Err(too_many());
     }
@@ -295,4 +279,27 @@ pub async fn deliveries_of(
         .all(db)
         .await
         .map_err(storage)
+}
+
+/// Stored reports of a line, newest window first, starting before
+/// `before` (the previous page's last window).
+pub async fn reports(
+    db: &DatabaseConnection,
+    line_id: Uuid,
+    verdict: Option<&str>,
+    before: Option<DateTime<Utc>>,
+    limit: u64,
+) -> Result<Vec<reconciliation_report::Model>, ExchangeError> {
+    use reconciliation_report::Column;
+    let mut query = reconciliation_report::Entity::find()
+        .filter(Column::LineId.eq(line_id.to_string()))
+        .order_by_desc(Column::WindowStart)
+        .limit(limit);
+    if let Some(verdict) = verdict {
+        query = query.filter(Column::Verdict.eq(verdict));
+    }
+    if let Some(before) = before {
+        query = query.filter(Column::WindowStart.lt(before));
+    }
+    query.all(db).await.map_err(storage)
 }
