@@ -141,6 +141,7 @@ impl LineTask {
                 _ = self.stop.cancelled() => return Ended::Stopped,
                 event = source.next() => event,
             };
+            let mut progressed = false;
             let step = match event {
                 Ok(SourceEvent::Batch(batch)) => {
                     let confirm = batch.confirm_position;
@@ -159,6 +160,7 @@ impl LineTask {
                 }
                 Ok(SourceEvent::Progress(progress)) => {
                     snapshotting = true;
+                    progressed = true;
                     self.progress(progress, false).await
                 }
                 Ok(SourceEvent::SnapshotCompleted(progress)) => {
@@ -170,13 +172,18 @@ impl LineTask {
             if let Err(ended) = step {
                 return ended;
             }
-            // Back from DEGRADED once the source delivers again.
-            let target = if snapshotting {
-                LineState::Snapshotting
+            // PROVISIONING until the snapshot reports progress; back from
+            // DEGRADED once the source delivers again.
+            let target = if !snapshotting {
+                Some(LineState::Streaming)
+            } else if progressed || self.line.state != LineState::Provisioning {
+                Some(LineState::Snapshotting)
             } else {
-                LineState::Streaming
+                None
             };
-            if let Err(ended) = self.enter(target).await {
+            if let Some(target) = target
+                && let Err(ended) = self.enter(target).await
+            {
                 return ended;
             }
         }

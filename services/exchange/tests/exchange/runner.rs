@@ -714,5 +714,94 @@ async fn while_the_broker_is_away_nothing_is_confirmed_and_afterwards_everything
         .iter()
         .map(|m| header(m, "x-zhongtai-position").unwrap())
         .collect();
-    assert_eq!(positions, ["0/29", "0/2A", "0/2B"], "each change once, in order");
+    assert_eq!(
+        positions,
+        ["0/29", "0/2A", "0/2B"],
+        "each change once, in order"
+    );
+}
+
+#[tokio::test]
+async fn a_snapshot_moves_the_line_through_snapshotting_to_streaming() {
+    use zhongtai_exchange::domain::change::Operation;
+    use zhongtai_exchange::domain::line::{SnapshotProgress, SnapshotState};
+
+    let rig = Rig::new();
+    let mut line = log_line();
+    if let SourceSpec::Log(spec) = &mut line.source {
+        spec.snapshot = true;
+    }
+    rig.store.add_line(&line);
+    let subscription = enclave_subscription(&line);
+    rig.store.add_subscription(&subscription);
+    let runners = rig.runners(None);
+    rig.start(&runners);
+
+    let feed = eventually(PATIENCE, "the source is opened", || async {
+        rig.opener.feed()
+    })
+    .await;
+    let progress = |done: i64, state: SnapshotState| SnapshotProgress {
+        state,
+        rows_done: done,
+        rows_total: 2,
+        consistent_position: "0/64".into(),
+        ..SnapshotProgress::default()
+    };
+    feed.send(Ok(SourceEvent::Progress(progress(
+        0,
+        SnapshotState::Running,
+    ))))
+    .unwrap();
+    eventually(PATIENCE, "the line is snapshotting", || async {
+        (rig.store.line_now(line.id).state == LineState::Snapshotting).then_some(())
+    })
+    .await;
+    let mut rows = vec![
+        insert(&line, 100, 1, "a", "330102199001011234"),
+        insert(&line, 100, 2, "b", "330102199001015678"),
+    ];
+    for (index, row) in rows.iter_mut().enumerate() {
+        row.operation = Operation::Snapshot;
+        row.index = index as u32;
+    }
+    feed.send(Ok(SourceEvent::Batch(SourceBatch {
+        changes: rows,
+        confirm_position: 0,
+    })))
+    .unwrap();
+    feed.send(Ok(SourceEvent::SnapshotCompleted(progress(
+        2,
+        SnapshotState::Completed,
+    ))))
+    .unwrap();
+    eventually(PATIENCE, "the line streams", || async {
+        (rig.store.line_now(line.id).state == LineState::Streaming).then_some(())
+    })
+    .await;
+
+    assert_eq!(rig.sink.accepted.lock().unwrap().len(), 2);
+    assert_eq!(
+        rig.log.entries(),
+        ["journal 2"],
+        "snapshot rows confirm nothing at the source"
+    );
+    let runtime = rig.store.runtime_now(line.id);
+    assert_eq!(runtime.snapshot.state, SnapshotState::Completed);
+    assert_eq!(runtime.snapshot.rows_done, 2);
+    assert_eq!(
+        rig.store.line_states(line.id),
+        [
+            (LineState::Snapshotting, String::new()),
+            (LineState::Streaming, String::new())
+        ]
+    );
+    let metrics = zhongtai_telemetry::metrics::encode();
+    assert!(
+        metrics.contains(&format!(
+            "zhongtai_exchange_snapshot_rows{{line=\"{}\"}} 2",
+            line.id
+        )),
+        "{metrics}"
+    );
 }
