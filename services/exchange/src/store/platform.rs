@@ -23,9 +23,3 @@ pub(super) fn runtimes() -> Select<line_runtime::Entity> {
 pub(super) fn update_runtimes() -> UpdateMany<line_runtime::Entity> {
     line_runtime::Entity::update_many()
 }
-
-pub(super) fn update_runtime(
-    row: line_runtime::ActiveModel,
-) -> sea_orm::UpdateOne<line_runtime::ActiveModel> {
-    line_runtime::Entity::update(row)
-}

@@ -4,9 +4,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
-};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder};
 use uuid::Uuid;
 use zhongtai_kit::{ScopedEntity, SystemPurpose};
 
@@ -139,29 +137,55 @@ impl RunnerStore for SeaLines {
             .one(&txn)
             .await
             .map_err(storage)?;
-        let (previous, lease) = match &stored {
-            Some(row) => (
-                runtime_from_row(row)?,
-                (row.lease_owner.clone(), row.lease_until),
-            ),
-            None => (LineRuntime::default(), (None, None)),
+        let previous = match &stored {
+            Some(row) => runtime_from_row(row)?,
+            None => LineRuntime::default(),
         };
         let confirmed = runtime.confirmed_position.max(previous.confirmed_position);
-        let mut row = new_runtime_row(line_id, &runtime.snapshot, now)?;
-        row.confirmed_position = position_column(confirmed);
-        row.source_position = position_column(runtime.source_position.max(confirmed));
-        row.captured_total = runtime.captured_total;
-        row.snapshot = snapshot_text(&runtime.snapshot)?;
-        row.last_activity_at = runtime.last_activity_at;
-        row.last_commit_at = runtime.last_commit_at;
-        row.last_capture_at = runtime.last_capture_at;
-        (row.lease_owner, row.lease_until) = lease;
+        let confirmed_column = position_column(confirmed);
+        let source_column = position_column(runtime.source_position.max(confirmed));
+        let snapshot = snapshot_text(&runtime.snapshot)?;
         if stored.is_some() {
-            super::platform::update_runtime(row.into_active_model().reset_all())
+            // Progress columns only: the lease is another writer's business.
+            super::platform::update_runtimes()
+                .col_expr(
+                    line_runtime::Column::ConfirmedPosition,
+                    Expr::value(confirmed_column),
+                )
+                .col_expr(
+                    line_runtime::Column::SourcePosition,
+                    Expr::value(source_column),
+                )
+                .col_expr(
+                    line_runtime::Column::CapturedTotal,
+                    Expr::value(runtime.captured_total),
+                )
+                .col_expr(line_runtime::Column::Snapshot, Expr::value(snapshot))
+                .col_expr(
+                    line_runtime::Column::LastActivityAt,
+                    Expr::value(runtime.last_activity_at),
+                )
+                .col_expr(
+                    line_runtime::Column::LastCommitAt,
+                    Expr::value(runtime.last_commit_at),
+                )
+                .col_expr(
+                    line_runtime::Column::LastCaptureAt,
+                    Expr::value(runtime.last_capture_at),
+                )
+                .col_expr(line_runtime::Column::UpdatedAt, Expr::value(now))
+                .filter(line_runtime::Column::LineId.eq(line_id.to_string()))
                 .exec(&txn)
                 .await
                 .map_err(storage)?;
         } else {
+            let mut row = new_runtime_row(line_id, &runtime.snapshot, now)?;
+            row.confirmed_position = confirmed_column;
+            row.source_position = source_column;
+            row.captured_total = runtime.captured_total;
+            row.last_activity_at = runtime.last_activity_at;
+            row.last_commit_at = runtime.last_commit_at;
+            row.last_capture_at = runtime.last_capture_at;
             line_runtime::Entity::insert(row.into_active_model())
                 .exec_without_returning(&txn)
                 .await

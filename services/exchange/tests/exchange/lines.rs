@@ -89,7 +89,7 @@ async fn lines_are_filtered_and_paged(lines: Lines) {
     assert_eq!(live.lines[1].resource_id, "");
 
     let deleted_or_failed = call(
-        &api,
+        api,
         pb::ListLinesRequest {
             states: vec![pb::LineState::Deleted as i32, pb::LineState::Failed as i32],
             ..Default::default()
@@ -102,7 +102,7 @@ async fn lines_are_filtered_and_paged(lines: Lines) {
     );
 
     let feeding_marriages = call(
-        &api,
+        api,
         pb::ListLinesRequest {
             resource_id: marriage_resource().to_string(),
             ..Default::default()

@@ -360,7 +360,32 @@ async fn queue_subscriptions_need_a_broker() {
         .subscription
         .unwrap();
     assert!(subscription.queue.is_none());
-    assert_eq!(subscription.enclave.unwrap().table, "person");
+    assert_eq!(subscription.enclave.as_ref().unwrap().table, "person");
+    let once = || pb::CreateSubscriptionRequest {
+        request_id: "into-the-enclave".into(),
+        ..into(enclave)
+    };
+    let first = lines
+        .handlers
+        .create_subscription(as_operator(&province(), once()))
+        .await
+        .unwrap()
+        .into_inner()
+        .subscription
+        .unwrap();
+    let again = lines
+        .handlers
+        .create_subscription(as_operator(&province(), once()))
+        .await
+        .unwrap()
+        .into_inner()
+        .subscription
+        .unwrap();
+    assert_eq!(
+        first.id, again.id,
+        "the same request creates one subscription"
+    );
+    assert_ne!(first.id, subscription.id);
     for bad in [
         pb::CreateSubscriptionRequest {
             line_id: line.id.clone(),

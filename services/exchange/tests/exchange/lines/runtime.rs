@@ -41,6 +41,11 @@ async fn a_line_is_leased_to_one_runner_at_a_time() {
             .unwrap()
     );
     assert!(store.acquire_lease(line, "runner-a", soon).await.unwrap());
+    // Progress saved by the holder leaves the lease alone.
+    let mut runtime = store.runtime(line).await.unwrap();
+    runtime.confirmed_position = 42;
+    store.save_runtime(line, &runtime).await.unwrap();
+    assert!(!store.acquire_lease(line, "runner-b", soon).await.unwrap());
     assert!(
         store
             .runnable_lines()
