@@ -2,6 +2,8 @@
 //! from YAML, paused, resumed, followed live, reconciled hop by hop, traced
 //! record by record, and fed by push producers.
 
+#[cfg(test)]
+mod fake_center;
 mod progress;
 mod push;
 mod reconcile;

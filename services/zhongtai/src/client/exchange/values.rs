@@ -44,27 +44,33 @@ pub fn pairs(columns: &[ColumnValue]) -> String {
         .join(", ")
 }
 
-/// `--key registration_id=MR-0001[,seq=2]`: the key of a record to trace.
-/// Values go as text; the exchange center compares keys by their text.
+/// `--key registration_id=MR-0001[,seq:int=2]`: the key of a record to
+/// trace. The exchange center matches a key by type and value, so a column
+/// that is not text names its type: `:int`, `:double`, `:numeric`, `:bool`,
+/// `:date` or `:timestamp`.
 pub fn key_flag(value: &str) -> Result<Vec<ColumnValue>, String> {
     let mut columns: Vec<ColumnValue> = Vec::new();
     for pair in value.split(',') {
         let Some((name, text)) = pair.split_once('=') else {
             return Err(format!(
-                "`{pair}` is not column=value; a key is col=value[,col=value], \
-                 e.g. registration_id=MR2026-0001"
+                "`{pair}` is not column=value; a key is col=value[,col:type=value], \
+                 e.g. registration_id=MR2026-0001 or seq:int=2"
             ));
         };
-        let name = name.trim();
+        let (name, kind) = match name.trim().split_once(':') {
+            Some((name, kind)) => (name.trim(), kind.trim()),
+            None => (name.trim(), "text"),
+        };
         if !is_column_name(name) {
             return Err(format!("`{name}` is not a column name"));
         }
         if columns.iter().any(|c| c.name == name) {
             return Err(format!("column `{name}` is given twice"));
         }
+        let value = key_value(kind, text.trim()).map_err(|problem| format!("{name}: {problem}"))?;
         columns.push(ColumnValue {
             name: name.to_string(),
-            value: Some(Value::StringValue(text.trim().to_string())),
+            value: Some(value),
             unchanged: false,
         });
     }
@@ -72,6 +78,37 @@ pub fn key_flag(value: &str) -> Result<Vec<ColumnValue>, String> {
         return Err(format!("a key has at most {MAX_KEY_COLUMNS} columns"));
     }
     Ok(columns)
+}
+
+fn key_value(kind: &str, text: &str) -> Result<Value, String> {
+    let column_type = match kind {
+        "text" => EnclaveColumnType::Text,
+        "int" => EnclaveColumnType::Bigint,
+        "double" => EnclaveColumnType::Double,
+        "numeric" => EnclaveColumnType::Numeric,
+        "bool" => EnclaveColumnType::Boolean,
+        "date" => EnclaveColumnType::Date,
+        "timestamp" => EnclaveColumnType::Timestamp,
+        other => {
+            return Err(format!(
+                "`{other}` is not a key type: use text, int, double, numeric, bool, date or timestamp"
+            ));
+        }
+    };
+    let yaml = match column_type {
+        EnclaveColumnType::Boolean => match text {
+            "true" => Yaml::Bool(true),
+            "false" => Yaml::Bool(false),
+            _ => return Err(format!("expected true or false, not \"{text}\"")),
+        },
+        EnclaveColumnType::Double => Yaml::Number(
+            text.parse::<f64>()
+                .map_err(|_| format!("expected a number, not \"{text}\""))?
+                .into(),
+        ),
+        _ => Yaml::String(text.to_string()),
+    };
+    typed(column_type, &yaml)
 }
 
 /// Column names as sources and enclaves spell them: letters, digits and
@@ -304,6 +341,23 @@ mod tests {
     fn keys_are_column_value_pairs() {
         let key = key_flag("registration_id=MR2026-0001, seq = 2").unwrap();
         assert_eq!(pairs(&key), "registration_id=MR2026-0001, seq=2");
+        assert_eq!(key[1].value, Some(Value::StringValue("2".into())));
+        let typed = key_flag("seq:int=2,day:date=2026-12-01,ok:bool=true").unwrap();
+        let values: Vec<_> = typed.iter().map(|c| c.value.clone()).collect();
+        assert_eq!(
+            values,
+            [
+                Some(Value::IntValue(2)),
+                Some(Value::DateValue("2026-12-01".into())),
+                Some(Value::BoolValue(true)),
+            ]
+        );
+        assert!(key_flag("seq:int=two").unwrap_err().starts_with("seq: "));
+        assert!(
+            key_flag("seq:long=2")
+                .unwrap_err()
+                .contains("not a key type")
+        );
         assert!(
             key_flag("registration_id")
                 .unwrap_err()

@@ -8,6 +8,7 @@ use std::fs::File;
 use std::io::{BufRead as _, BufReader, Lines};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use clap::Args;
@@ -23,6 +24,9 @@ use super::super::rpc::{self, Answer as _, Exchange};
 
 /// Changes per stream, as the contract asks producers to bound them.
 const BATCH_SIZE: usize = 10_000;
+/// A full batch is published and confirmed downstream before the answer;
+/// that takes longer than the few seconds a plain call is given.
+const STREAM_DEADLINE: Duration = Duration::from_secs(120);
 /// No single change comes near this; a longer line is not one.
 const MAX_LINE_BYTES: usize = 4 * 1024 * 1024;
 
@@ -182,8 +186,10 @@ async fn send(
             message: Some(Message::Change(change)),
         }))
         .collect();
+    let mut request = tonic::Request::new(tokio_stream::iter(messages));
+    request.set_timeout(STREAM_DEADLINE);
     client
-        .push_changes(tokio_stream::iter(messages))
+        .push_changes(request)
         .await
         .answer("push the changes")
         .context(

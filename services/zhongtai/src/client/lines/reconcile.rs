@@ -10,7 +10,7 @@ use prost_types::Timestamp;
 use zhongtai_contracts::exchange::v1::{self as pb, ReconciliationVerdict};
 
 use super::super::endpoints::TargetArgs;
-use super::super::exchange::numbers::{grouped, grouped_unsigned, lag};
+use super::super::exchange::numbers::{grouped, lag};
 use super::super::exchange::window;
 use super::super::flags::{self, PageArgs};
 use super::super::labels;
@@ -19,6 +19,9 @@ use super::super::output::{
 };
 use super::super::rpc::{self, Answer as _};
 
+/// A day's window of a busy line takes a while to tally, longer than the
+/// few seconds a plain call is given.
+const RECONCILE_DEADLINE: std::time::Duration = std::time::Duration::from_secs(60);
 /// Positions shown per discrepancy; the count says how many there are.
 const POSITIONS_SHOWN: usize = 10;
 
@@ -30,10 +33,10 @@ pub struct ReconcileArgs {
     id: String,
     /// Window start (by source commit time): a span before now like -5m,
     /// a day like 2026-12-01, or an RFC 3339 time
-    #[arg(long, default_value = "-1h", value_parser = window::instant)]
+    #[arg(long, default_value = "-1h", allow_hyphen_values = true, value_parser = window::instant)]
     from: Timestamp,
     /// Window end, exclusive, in the same forms (default: now)
-    #[arg(long, value_parser = window::instant)]
+    #[arg(long, allow_hyphen_values = true, value_parser = window::instant)]
     to: Option<Timestamp>,
     /// Only these subscriptions (repeatable; default: all you may see)
     #[arg(long = "subscription")]
@@ -60,13 +63,15 @@ pub struct ReportsArgs {
 }
 
 pub async fn reconcile(args: ReconcileArgs) -> anyhow::Result<ExitCode> {
+    let mut request = tonic::Request::new(pb::GetReconciliationReportRequest {
+        line_id: args.id,
+        window_start_time: Some(args.from),
+        window_end_time: args.to,
+        subscription_ids: args.subscriptions,
+    });
+    request.set_timeout(RECONCILE_DEADLINE);
     let report = rpc::exchange(&args.target)?
-        .get_reconciliation_report(pb::GetReconciliationReportRequest {
-            line_id: args.id,
-            window_start_time: Some(args.from),
-            window_end_time: args.to,
-            subscription_ids: args.subscriptions,
-        })
+        .get_reconciliation_report(request)
         .await
         .answer("reconcile the line")?
         .report
@@ -160,6 +165,9 @@ fn verdict(report: &pb::ReconciliationReport) -> String {
 }
 
 fn window_text(report: &pb::ReconciliationReport) -> String {
+    if report.window_start_time.is_none() && report.window_end_time.is_none() {
+        return String::new();
+    }
     format!(
         "{} – {}",
         labels::time(report.window_start_time.as_ref()),
@@ -210,8 +218,8 @@ fn show(report: &pb::ReconciliationReport) {
                 grouped(t.count),
                 grouped(t.filtered_count),
                 t.checksum.chars().take(12).collect(),
-                grouped_unsigned(t.min_position),
-                grouped_unsigned(t.max_position),
+                t.min_position.to_string(),
+                t.max_position.to_string(),
                 lag(t.max_lag.as_ref()),
             ]
         })

@@ -25,7 +25,9 @@ pub struct TraceArgs {
     /// Schema-qualified source table, with --key
     #[arg(long, requires = "key")]
     table: Option<String>,
-    /// The row's key: col=value[,col=value] (every change to it, newest first)
+    /// The row's key: col=value[,col=value], every change to it newest
+    /// first; a column that is not text names its type, e.g. seq:int=2
+    /// (types: int, double, numeric, bool, date, timestamp)
     #[arg(long, requires = "table", value_parser = record_key)]
     key: Option<RecordKeyColumns>,
     /// The changes at this source position
@@ -59,6 +61,9 @@ pub async fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
             anyhow::bail!("name the record: --table and --key, --position or --change-id")
         }
     };
+    let text_key = matches!(&locator, Locator::Key(key) if key.columns.iter().all(|c| {
+        matches!(c.value, Some(pb::column_value::Value::StringValue(_)))
+    }));
     let response = rpc::exchange(&args.target)?
         .trace_record(pb::TraceRecordRequest {
             line_id: args.id,
@@ -72,6 +77,9 @@ pub async fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
     }
     if response.traces.is_empty() {
         emit("no change of this record was found on the line");
+        if text_key {
+            emit("(key values went as text; a column of another type names it, e.g. id:int=42)");
+        }
         return Ok(ExitCode::SUCCESS);
     }
     for (i, trace) in response.traces.iter().enumerate() {
