@@ -49,8 +49,26 @@ impl LineHandlers {
         queue_delivery_available: bool,
         config: ExchangeConfig,
     ) -> Self {
+        Self::with_store(
+            Arc::new(SeaLines::with_outbox(db, outbox)),
+            enclaves,
+            delivery,
+            queue_delivery_available,
+            config,
+        )
+    }
+
+    /// Over a store built beforehand, so runners, enclaves and these
+    /// handlers share it (build it with [`SeaLines::with_outbox`]).
+    pub fn with_store(
+        store: Arc<SeaLines>,
+        enclaves: Arc<dyn EnclaveDirectory>,
+        delivery: Arc<dyn Delivery>,
+        queue_delivery_available: bool,
+        config: ExchangeConfig,
+    ) -> Self {
         Self {
-            store: Arc::new(SeaLines::with_outbox(db, outbox)),
+            store,
             enclaves,
             delivery,
             queue_delivery_available,

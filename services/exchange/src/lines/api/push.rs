@@ -42,6 +42,13 @@ impl LineHandlers {
                 .into());
             }
         };
+        if header.producer_id.chars().count() > 128 {
+            return Err(ApiError::invalid_field(
+                "header.producer_id",
+                "must be at most 128 characters",
+            )
+            .into());
+        }
         let line_id = id_of("header.line_id", &header.line_id)?;
         let (line, spec) = self.producer_line(&caller, line_id).await?;
         let mut cursor = self.store.line_runtime(line.id).await?.confirmed_position;
@@ -215,5 +222,23 @@ fn refused(refusal: PushRefusal, cursor: u64) -> Status {
         PushRefusal::TooLarge(message) => {
             Status::resource_exhausted(format!("{message}; acked sequence {cursor}"))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send<T: Send>(_: &T) {}
+
+    /// The server hands `tonic::Streaming`; the call must be a `Send`
+    /// future for the service trait.
+    #[allow(dead_code)]
+    fn server_streams_are_accepted(
+        handlers: &LineHandlers,
+        request: Request<tonic::Streaming<pb::PushChangesRequest>>,
+    ) {
+        let call = handlers.push_changes(request);
+        assert_send(&call);
     }
 }
