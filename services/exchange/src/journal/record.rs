@@ -236,3 +236,64 @@ async fn upsert_deliveries<C: ConnectionTrait>(
     );
     conn.execute(&insert).await.map(|_| ())
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeDelta, Utc};
+
+    use super::*;
+    use crate::domain::Accepted;
+
+    fn record(
+        subscription: Uuid,
+        position: u64,
+        applied: bool,
+        had_effect: bool,
+    ) -> DeliveryRecord {
+        let at = Utc::now();
+        DeliveryRecord {
+            subscription_id: subscription,
+            change_id: format!("line:{position}:0"),
+            position,
+            index: 0,
+            commit_time: at,
+            filtered_out: false,
+            content_hash: [1; 32],
+            accepted: Some(Accepted {
+                published_at: at,
+                delivered_at: applied.then_some(at),
+                applied_at: applied.then(|| at + TimeDelta::milliseconds(position as i64)),
+                had_effect,
+            }),
+        }
+    }
+
+    #[test]
+    fn repeats_within_a_batch_fold_into_one_row() {
+        let (queue, enclave) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let batch = [
+            record(queue, 1, false, true),
+            record(enclave, 1, true, true),
+            record(queue, 1, false, true),
+            record(enclave, 1, true, false),
+            record(enclave, 2, true, true),
+        ];
+        let rows = merge_repeats(&batch);
+        let summary: Vec<(Uuid, u64, i32, i32)> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.record.subscription_id,
+                    r.record.position,
+                    r.attempts,
+                    r.effects,
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            vec![(queue, 1, 2, 0), (enclave, 1, 2, 1), (enclave, 2, 1, 1)],
+            "queue deliveries never count as effects; the guard-skipped repeat adds none"
+        );
+    }
+}

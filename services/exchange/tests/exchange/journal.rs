@@ -600,6 +600,63 @@ async fn closed_windows_are_reported_once_with_their_events() {
     assert!(discrepant.reports.is_empty());
 }
 
+#[tokio::test]
+async fn a_discrepant_window_also_publishes_a_mismatch() {
+    let fixture = JournalFixture::postgres().await;
+    let subscription = fixture.subscribe(HOUSING_FUND, false, 10).await;
+    let enclave = fixture.subscribe(COUNTY, true, 10).await;
+    fixture.confirm(10).await;
+    let changes = fixture.changes(1..=10);
+    let mut deliveries = fixture.deliveries(subscription, &changes, false);
+    deliveries.extend(fixture.deliveries(enclave, &changes[..9], true));
+    fixture
+        .journal
+        .record(fixture.line_id, &changes, &deliveries)
+        .await
+        .unwrap();
+
+    assert_eq!(fixture.journals.reconcile_due().await.unwrap(), 1);
+    let events = |event_type: &str| {
+        let sql = format!("SELECT COUNT(*) FROM event_outbox WHERE event_type = '{event_type}'");
+        let fixture = &fixture;
+        async move { fixture.scalar(&sql).await }
+    };
+    assert_eq!(events("exchange.reconciliation.completed").await, 1);
+    assert_eq!(events("exchange.reconciliation.mismatched").await, 1);
+    assert_eq!(events("exchange.subscription.batch_delivered").await, 2);
+    let listed = fixture
+        .handlers
+        .list_reconciliation_reports(acting(
+            &reviewer(COUNTY),
+            pb::ListReconciliationReportsRequest {
+                line_id: fixture.line_id.to_string(),
+                verdict: pb::ReconciliationVerdict::Discrepant as i32,
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let [stored] = listed.reports.as_slice() else {
+        panic!("one report expected: {listed:#?}");
+    };
+    let [missing] = stored.discrepancies.as_slice() else {
+        panic!("one finding expected: {stored:#?}");
+    };
+    assert_eq!(missing.subscription_id, enclave.to_string());
+    assert_eq!(
+        (missing.hop(), missing.positions.clone()),
+        (pb::Hop::Published, vec![10])
+    );
+    assert!(
+        stored
+            .tallies
+            .iter()
+            .all(|t| t.subscription_id == enclave.to_string()),
+        "the county sees only its own subscription: {stored:#?}"
+    );
+}
+
 /// How fast the journal records: `cargo test -p zhongtai-exchange --test
 /// exchange journal_recording_rate -- --ignored --nocapture`.
 #[tokio::test]
