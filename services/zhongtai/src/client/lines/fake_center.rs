@@ -68,11 +68,49 @@ impl ExchangeService for Shared {
                     state: pb::SnapshotState::Running as i32,
                     rows_done: 61_234,
                     rows_total: 100_000,
+                    rows_per_second: 8_120.0,
+                    eta: Some(prost_types::Duration {
+                        seconds: 5,
+                        nanos: 0,
+                    }),
+                    tables: vec![
+                        pb::TableSnapshotProgress {
+                            table: "public.marriage_registration".into(),
+                            rows_done: 51_234,
+                            rows_total: 90_000,
+                            completed: false,
+                        },
+                        pb::TableSnapshotProgress {
+                            table: "public.divorce_registration".into(),
+                            rows_done: 10_000,
+                            rows_total: 10_000,
+                            completed: true,
+                        },
+                    ],
                     ..Default::default()
                 }),
                 ..Default::default()
             }),
             source_position: "0/16B3748".into(),
+            confirmed_position: "0/16B3700".into(),
+            capture_lag: Some(prost_types::Duration {
+                seconds: 0,
+                nanos: 120_000_000,
+            }),
+            captured_total: 61_234,
+            subscriptions: vec![pb::SubscriptionLag {
+                subscription_id: "s-1".into(),
+                subscriber: Some(zhongtai_contracts::common::v1::Tenant {
+                    division_code: "330000".into(),
+                    department: "housing-fund".into(),
+                }),
+                state: pb::SubscriptionState::Active as i32,
+                lag: Some(prost_types::Duration {
+                    seconds: 0,
+                    nanos: 450_000_000,
+                }),
+                backlog: 1_204,
+            }],
             ..Default::default()
         }))
     }
@@ -115,8 +153,69 @@ impl ExchangeService for Shared {
         &self,
         request: Request<pb::TraceRecordRequest>,
     ) -> Result<Response<pb::TraceRecordResponse>, Status> {
-        held(&self.0.traces).push(request.into_inner());
-        Ok(Response::new(pb::TraceRecordResponse::default()))
+        let request = request.into_inner();
+        let found = matches!(
+            request.locator,
+            Some(pb::trace_record_request::Locator::Position(_))
+        );
+        held(&self.0.traces).push(request);
+        if !found {
+            return Ok(Response::new(pb::TraceRecordResponse::default()));
+        }
+        let at = |ms: i64| prost_types::Timestamp {
+            seconds: 1_796_112_000 + ms / 1000,
+            nanos: i32::try_from((ms % 1000) * 1_000_000).unwrap_or(0),
+        };
+        let hops = pb::HopTimestamps {
+            commit_time: Some(at(0)),
+            capture_time: Some(at(4)),
+            publish_time: Some(at(9)),
+            deliver_time: Some(at(15)),
+            apply_time: Some(at(21)),
+        };
+        Ok(Response::new(pb::TraceRecordResponse {
+            traces: vec![pb::RecordTrace {
+                change: Some(pb::ChangeRecord {
+                    change_id: "l-1:23901000:0".into(),
+                    position: 23_901_000,
+                    position_text: "0/16CB4C8".into(),
+                    table: "public.marriage_registration".into(),
+                    operation: pb::ChangeOperation::Insert as i32,
+                    key: vec![pb::ColumnValue {
+                        name: "registration_id".into(),
+                        value: Some(pb::column_value::Value::StringValue("MR2026-0001".into())),
+                        unchanged: false,
+                    }],
+                    hops: Some(hops),
+                    ..Default::default()
+                }),
+                deliveries: vec![
+                    pb::DeliveryTrace {
+                        subscription_id: "s-1".into(),
+                        subscriber: "330000/housing-fund".into(),
+                        hops: Some(hops),
+                        last_hop: pb::Hop::Applied as i32,
+                        filtered_out: false,
+                        end_to_end_latency: Some(prost_types::Duration {
+                            seconds: 0,
+                            nanos: 21_000_000,
+                        }),
+                    },
+                    pb::DeliveryTrace {
+                        subscription_id: "s-2".into(),
+                        subscriber: "331121".into(),
+                        hops: Some(pb::HopTimestamps {
+                            deliver_time: None,
+                            apply_time: None,
+                            ..hops
+                        }),
+                        last_hop: pb::Hop::Published as i32,
+                        filtered_out: true,
+                        end_to_end_latency: None,
+                    },
+                ],
+            }],
+        }))
     }
 
     async fn get_push_cursor(
@@ -279,6 +378,11 @@ async fn trace_sends_the_key_it_was_given() {
     };
     assert_eq!(key.table, "public.marriage_registration");
     assert_eq!(key.columns[0].name, "registration_id");
+    let code = running
+        .run(&["trace", "l-1", "--position", "23901000"])
+        .await
+        .unwrap();
+    assert_eq!(code, ExitCode::SUCCESS);
     let refused = running.run(&["trace", "l-1", "--key", "a=1"]).await;
     assert!(refused.is_err(), "--key needs --table");
 }
