@@ -1,5 +1,6 @@
 //! Helpers shared by the exchange suite; each part keeps its own file.
 #![allow(dead_code)]
+pub mod capture;
 pub mod runner;
 pub mod lines;
 pub mod enclaves;
