@@ -2,7 +2,7 @@
 //! table, one transaction per batch, each change under the per-key
 //! position guard so redelivery and reordering change nothing.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use chrono::Utc;
@@ -11,7 +11,7 @@ use super::domain::names::unqualified;
 use super::domain::{EnclaveState, TableDef, received};
 use super::error::EnclaveError;
 use super::store::{self, EnclaveStore, LoggedChange, data};
-use crate::domain::change::{Change, Operation};
+use crate::domain::change::{Change, Operation, Value};
 use crate::domain::flow::{Accepted, DeliverySink, FlowError};
 use crate::domain::subscription::Subscription;
 
@@ -126,12 +126,31 @@ impl DeliverySink for EnclaveSink {
             tables.insert(name.clone(), plan.table);
         }
 
-        let mut effects = Vec::with_capacity(changes.len());
+        let mut effects = vec![false; changes.len()];
         let mut logged = Vec::new();
-        for (change, name) in changes.iter().zip(&names) {
+        let mut group = UpsertGroup::default();
+        for (at, (change, name)) in changes.iter().zip(&names).enumerate() {
             let Some(def) = tables.get(name) else {
                 return Err(FlowError::Permanent(format!("no table planned for {name}")));
             };
+            if group.takes(change, name, def) {
+                group.push(at, change, name);
+                continue;
+            }
+            group
+                .flush(
+                    &txn,
+                    enclave.id,
+                    &tables,
+                    changes,
+                    &mut effects,
+                    &mut logged,
+                )
+                .await?;
+            if group.takes(change, name, def) {
+                group.push(at, change, name);
+                continue;
+            }
             let deleting = change.operation == Operation::Delete;
             let before = if deleting {
                 data::select_row(&txn, enclave.id, def, &change.key)
@@ -157,8 +176,18 @@ impl DeliverySink for EnclaveSink {
                     },
                 });
             }
-            effects.push(effect);
+            effects[at] = effect;
         }
+        group
+            .flush(
+                &txn,
+                enclave.id,
+                &tables,
+                changes,
+                &mut effects,
+                &mut logged,
+            )
+            .await?;
         let commit_at = Utc::now();
         store::append_changes(&txn, enclave.id, &logged, commit_at)
             .await
@@ -189,4 +218,93 @@ impl EnclaveSink {
     fn store_roles(&self) -> bool {
         self.store.roles_in_use()
     }
+}
+
+/// Consecutive upserts of one table with the same columns and distinct
+/// keys, applied as one statement.
+#[derive(Default)]
+struct UpsertGroup {
+    table: String,
+    columns: Vec<String>,
+    keys: HashSet<String>,
+    members: Vec<usize>,
+}
+
+impl UpsertGroup {
+    fn takes(&self, change: &Change, table: &str, def: &TableDef) -> bool {
+        if change.operation == Operation::Delete
+            || change.after.iter().any(|c| c.value == Value::Unchanged)
+        {
+            return false;
+        }
+        if self.members.is_empty() {
+            return true;
+        }
+        let limit = data::MAX_STATEMENT_VALUES / (def.columns.len() + 3);
+        self.table == table
+            && self.members.len() < limit
+            && change.after.iter().map(|c| &c.name).eq(self.columns.iter())
+            && !self.keys.contains(&key_text(change))
+    }
+
+    fn push(&mut self, at: usize, change: &Change, table: &str) {
+        if self.members.is_empty() {
+            self.table = table.to_string();
+            self.columns = change.after.iter().map(|c| c.name.clone()).collect();
+        }
+        self.keys.insert(key_text(change));
+        self.members.push(at);
+    }
+
+    async fn flush<C: sea_orm::ConnectionTrait>(
+        &mut self,
+        conn: &C,
+        enclave_id: uuid::Uuid,
+        tables: &HashMap<String, TableDef>,
+        changes: &[Change],
+        effects: &mut [bool],
+        logged: &mut Vec<LoggedChange>,
+    ) -> Result<(), FlowError> {
+        if self.members.is_empty() {
+            return Ok(());
+        }
+        let Some(def) = tables.get(&self.table) else {
+            return Err(FlowError::Permanent(format!(
+                "no table planned for {}",
+                self.table
+            )));
+        };
+        let rows: Vec<data::GuardedRow<'_>> = self
+            .members
+            .iter()
+            .map(|&at| data::GuardedRow {
+                key: &changes[at].key,
+                after: &changes[at].after,
+                order: changes[at].order(),
+            })
+            .collect();
+        let applied = data::upsert_guarded_many(conn, enclave_id, def, &rows)
+            .await
+            .map_err(transient)?;
+        for &at in &self.members {
+            let change = &changes[at];
+            let effect = applied.contains(&change.order());
+            effects[at] = effect;
+            if effect {
+                logged.push(LoggedChange {
+                    table: self.table.clone(),
+                    operation: change.operation,
+                    key: change.key.clone(),
+                    row: change.after.clone(),
+                });
+            }
+        }
+        *self = Self::default();
+        Ok(())
+    }
+}
+
+/// A key as comparable text (type-tagged, so 1 and "1" differ).
+fn key_text(change: &Change) -> String {
+    format!("{:?}", change.key)
 }

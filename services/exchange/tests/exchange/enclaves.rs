@@ -1056,3 +1056,44 @@ async fn without_createrole_enclaves_say_how_to_proceed_and_work_without_roles()
         .unwrap_err();
     assert_eq!(status.code(), Code::NotFound, "the API check still holds");
 }
+
+#[tokio::test]
+async fn the_largest_write_and_a_full_batch_apply_in_one_transaction_each() {
+    let t = TestEnclaves::postgres().await;
+    let city = caller(CITY);
+    let enclave = t.create_enclave(&city, "city").await;
+    t.create_people(&city, &enclave.id).await.unwrap();
+    let mut rows: Vec<_> = (1..=9_999)
+        .map(|id| person(id, "first", "331121"))
+        .collect();
+    // The same key twice in one write: the later row wins.
+    rows.push(person(1, "last", "331121"));
+    let written = t.write(&city, &enclave.id, rows, vec![]).await.unwrap();
+    assert_eq!(written.upserted_count, 10_000);
+    let all = t.all_rows(&city, &enclave.id, "people").await;
+    assert_eq!(all.len(), 9_999);
+    assert_eq!(text_of(&all[0], "name").as_deref(), Some("last"));
+
+    let subscription = enclave_subscription(CITY, &enclave.id, "");
+    let batch: Vec<_> = (1..=5_000)
+        .map(|id| resident_change(&subscription, 100 + id as u64, Operation::Insert, id, "r"))
+        .collect();
+    let sink = t.enclaves.sink();
+    let accepted = sink.accept(&subscription, &batch).await.unwrap();
+    assert!(accepted.iter().all(|a| a.had_effect));
+    let again = sink.accept(&subscription, &batch).await.unwrap();
+    assert!(again.iter().all(|a| !a.had_effect));
+    assert_eq!(
+        t.all_rows(&city, &enclave.id, "residents").await.len(),
+        5_000
+    );
+    // Every applied change is in the log once, for onward backflow.
+    assert_eq!(
+        t.count(&format!(
+            "SELECT COUNT(*) FROM enclave_changes WHERE enclave_id = '{}' AND table_name = 'residents'",
+            enclave.id
+        ))
+        .await,
+        5_000
+    );
+}

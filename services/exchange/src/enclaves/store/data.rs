@@ -8,6 +8,8 @@
 //! per-key guard) and `_zt_deleted` (deletes are soft, so a deleted key
 //! still remembers the position that deleted it).
 
+use std::collections::HashSet;
+
 use sea_orm::sea_query::{
     Alias, ColumnDef as SqlColumn, Expr, ExprTrait, Index, OnConflict, Query, Table, TableName,
 };
@@ -273,39 +275,50 @@ fn guard(location: &Location) -> Expr {
         .and(own(INDEX).lt(new(INDEX))))
 }
 
-/// Inserts or replaces a row of a LOCAL table (every column, in table
-/// order), undeleting it.
-pub async fn upsert<C: ConnectionTrait>(
+/// Inserts or replaces rows of a LOCAL table (every column, in table
+/// order; distinct keys), undeleting them.
+pub async fn upsert_many<C: ConnectionTrait>(
     conn: &C,
     enclave_id: Uuid,
     def: &TableDef,
-    row: &[Column],
+    rows: &[Vec<Column>],
 ) -> Result<(), DbErr> {
     let backend = conn.get_database_backend();
     let location = Location::new(backend, enclave_id, &def.name);
-    let mut names: Vec<Alias> = Vec::new();
-    let mut values: Vec<Expr> = Vec::new();
-    for column in row {
-        let Some(column_def) = def.column(&column.name) else {
-            continue;
-        };
-        names.push(Alias::new(column.name.clone()));
-        values.push(bind(backend, column_def.column_type, &column.value));
-    }
-    names.push(Alias::new(DELETED));
-    values.push(bind(backend, ColumnType::Boolean, &Value::Bool(false)));
-    let insert = Query::insert()
-        .into_table(location.name())
-        .columns(names.clone())
-        .values(values)
-        .map_err(|e| DbErr::Custom(e.to_string()))?
-        .on_conflict(
+    let per_statement = (MAX_STATEMENT_VALUES / (def.columns.len() + 1)).max(1);
+    for chunk in rows.chunks(per_statement) {
+        let mut names: Vec<Alias> = def
+            .columns
+            .iter()
+            .map(|c| Alias::new(c.name.clone()))
+            .collect();
+        names.push(Alias::new(DELETED));
+        let mut insert = Query::insert();
+        insert.into_table(location.name()).columns(names.clone());
+        for row in chunk {
+            let mut values: Vec<Expr> = def
+                .columns
+                .iter()
+                .map(|column| {
+                    let value = row
+                        .iter()
+                        .find(|c| c.name == column.name)
+                        .map_or(Value::Null, |c| c.value.clone());
+                    bind(backend, column.column_type, &value)
+                })
+                .collect();
+            values.push(bind(backend, ColumnType::Boolean, &Value::Bool(false)));
+            insert
+                .values(values)
+                .map_err(|e| DbErr::Custom(e.to_string()))?;
+        }
+        insert.on_conflict(
             OnConflict::columns(def.key_columns.iter().map(|k| Alias::new(k.clone())))
                 .update_columns(names.into_iter().filter(|n| !def.is_key(&n.0)))
                 .to_owned(),
-        )
-        .to_owned();
-    conn.execute(&insert).await?;
+        );
+        conn.execute(&insert).await?;
+    }
     Ok(())
 }
 
@@ -375,6 +388,98 @@ pub async fn apply_guarded<C: ConnectionTrait>(
         .to_owned();
     Ok(conn.execute(&insert).await?.rows_affected() > 0)
 }
+
+/// One received upsert for [`upsert_guarded_many`].
+pub struct GuardedRow<'a> {
+    pub key: &'a [Column],
+    pub after: &'a [Column],
+    pub order: (u64, u32),
+}
+
+/// Applies many received upserts in one statement, each under the per-key
+/// guard, and returns the (position, index) of those that took effect.
+/// The rows must have distinct keys and the same columns, and carry no
+/// unchanged values (the caller groups them so).
+pub async fn upsert_guarded_many<C: ConnectionTrait>(
+    conn: &C,
+    enclave_id: Uuid,
+    def: &TableDef,
+    rows: &[GuardedRow<'_>],
+) -> Result<HashSet<(u64, u32)>, DbErr> {
+    let Some(first) = rows.first() else {
+        return Ok(HashSet::new());
+    };
+    let backend = conn.get_database_backend();
+    let location = Location::new(backend, enclave_id, &def.name);
+    let columns: Vec<&ColumnDef> = def
+        .key_columns
+        .iter()
+        .chain(
+            first
+                .after
+                .iter()
+                .map(|c| &c.name)
+                .filter(|name| !def.is_key(name)),
+        )
+        .filter_map(|name| def.column(name))
+        .collect();
+    let mut names: Vec<Alias> = columns.iter().map(|c| Alias::new(c.name.clone())).collect();
+    let updated: Vec<Alias> = columns
+        .iter()
+        .filter(|c| !def.is_key(&c.name))
+        .map(|c| Alias::new(c.name.clone()))
+        .chain([POSITION, INDEX, DELETED].map(Alias::new))
+        .collect();
+    names.extend([POSITION, INDEX, DELETED].map(Alias::new));
+    let mut insert = Query::insert();
+    insert.into_table(location.name()).columns(names);
+    for row in rows {
+        let mut values: Vec<Expr> = columns
+            .iter()
+            .map(|def_column| {
+                let value = row
+                    .key
+                    .iter()
+                    .chain(row.after)
+                    .find(|c| c.name == def_column.name)
+                    .map_or(Value::Null, |c| c.value.clone());
+                bind(backend, def_column.column_type, &value)
+            })
+            .collect();
+        let position =
+            i64::try_from(row.order.0).map_err(|_| DbErr::Custom("position beyond i64".into()))?;
+        values.push(Expr::val(position));
+        values.push(Expr::val(i64::from(row.order.1)));
+        values.push(bind(backend, ColumnType::Boolean, &Value::Bool(false)));
+        insert
+            .values(values)
+            .map_err(|e| DbErr::Custom(e.to_string()))?;
+    }
+    insert
+        .on_conflict(
+            OnConflict::columns(def.key_columns.iter().map(|k| Alias::new(k.clone())))
+                .update_columns(updated)
+                .action_and_where(guard(&location))
+                .to_owned(),
+        )
+        .returning(Query::returning().columns([Alias::new(POSITION), Alias::new(INDEX)]));
+    let applied = conn.query_all(&insert).await?;
+    applied
+        .iter()
+        .map(|row| {
+            let position = row.try_get_by_index::<i64>(0)?;
+            let index = row.try_get_by_index::<i64>(1)?;
+            Ok((
+                u64::try_from(position).unwrap_or_default(),
+                u32::try_from(index).unwrap_or_default(),
+            ))
+        })
+        .collect()
+}
+
+/// Bind parameters one statement may carry on every backend (SQLite's
+/// limit is 32,766).
+pub const MAX_STATEMENT_VALUES: usize = 30_000;
 
 /// Soft-deletes a live row of a LOCAL table; false when there was none.
 pub async fn soft_delete<C: ConnectionTrait>(

@@ -5,6 +5,7 @@
 pub mod codec;
 pub mod data;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -258,8 +259,20 @@ impl EnclaveStore {
             return Ok(done);
         }
         let mut logged = Vec::with_capacity(upserts.len() + deletes.len());
-        for row in upserts {
-            data::upsert(&txn, enclave_id, def, row).await?;
+        // A key written twice in one request: the last row wins, as if
+        // written one after the other.
+        let mut latest: HashMap<String, usize> = HashMap::new();
+        for (at, row) in upserts.iter().enumerate() {
+            latest.insert(format!("{:?}", key_of(def, row)), at);
+        }
+        let distinct: Vec<Vec<Column>> = upserts
+            .iter()
+            .enumerate()
+            .filter(|(at, row)| latest.get(&format!("{:?}", key_of(def, row))) == Some(at))
+            .map(|(_, row)| row.clone())
+            .collect();
+        data::upsert_many(&txn, enclave_id, def, &distinct).await?;
+        for row in &distinct {
             logged.push(LoggedChange {
                 table: def.name.clone(),
                 operation: Operation::Update,
