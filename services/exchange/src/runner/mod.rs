@@ -40,6 +40,7 @@
 //! subscription lets the line go on within a refresh interval.
 
 mod line_task;
+mod log_capture;
 mod metrics;
 mod pipeline;
 mod sinks;

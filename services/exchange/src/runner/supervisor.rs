@@ -34,6 +34,10 @@ pub(crate) async fn run(runners: Arc<Runners>, stop: CancellationToken) {
         // a whole tick late.
         .min(config.lease_ttl() / 6)
         .max(Duration::from_millis(10));
+    // Line tasks are spawned, so they would outlive a supervisor that is
+    // dropped instead of stopped; the guard stops them with it.
+    let stop = stop.child_token();
+    let _stop_tasks_when_dropped = stop.clone().drop_guard();
     let mut running: HashMap<Uuid, Running> = HashMap::new();
     loop {
         supervise(&runners, &mut running, &stop).await;

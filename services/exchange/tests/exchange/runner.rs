@@ -805,3 +805,132 @@ async fn a_snapshot_moves_the_line_through_snapshotting_to_streaming() {
         "{metrics}"
     );
 }
+
+#[tokio::test]
+async fn source_changes_reach_the_queue_masked_and_the_slot_is_confirmed_after_them() {
+    let source = SourceDatabase::create().await;
+    source
+        .exec(
+            "CREATE TABLE marriage_registration (id bigint PRIMARY KEY, name text, \
+             id_number text, district text)",
+        )
+        .await;
+    let rig = Rig::new();
+    let mut line = log_line();
+    if let SourceSpec::Log(spec) = &mut line.source {
+        spec.connection_ref = "dept".into();
+        spec.heartbeat_interval_ms = 200;
+    }
+    rig.store.add_line(&line);
+    let queue = queue_name("capture");
+    let policy = granted(&[("id", MaskingRule::none()), ("id_number", keep_last(4))]);
+    let subscription = subscription(&line, Some(queue.clone()), policy);
+    rig.store.add_subscription(&subscription);
+    let publisher = Arc::new(QueuePublisher::new(rabbit_config(&amqp_url())).unwrap());
+    let runners = rig.capture_runners(source.config(), Some(publisher));
+    rig.start(&runners);
+    eventually(PATIENCE, "the line streams", || async {
+        (rig.store.line_now(line.id).state == LineState::Streaming).then_some(())
+    })
+    .await;
+
+    source
+        .exec(
+            "INSERT INTO marriage_registration VALUES (1, '张三', '330102199001011234', '331102'); \
+             UPDATE marriage_registration SET id_number = '330102199001015678' WHERE id = 1; \
+             DELETE FROM marriage_registration WHERE id = 1;",
+        )
+        .await;
+
+    let taken = take(&queue, 3).await;
+    let records: Vec<pb::ChangeRecord> = taken
+        .iter()
+        .map(|m| pb::ChangeRecord::decode(m.delivery.data.as_slice()).unwrap())
+        .collect();
+    let operations: Vec<i32> = records.iter().map(|r| r.operation).collect();
+    assert_eq!(
+        operations,
+        [
+            pb::ChangeOperation::Insert as i32,
+            pb::ChangeOperation::Update as i32,
+            pb::ChangeOperation::Delete as i32
+        ]
+    );
+    assert_eq!(
+        text(&records[0], "id_number").as_deref(),
+        Some("**************1234")
+    );
+    assert_eq!(text(&records[0], "name"), None, "not granted");
+    assert_eq!(
+        text(&records[1], "id_number").as_deref(),
+        Some("**************5678")
+    );
+    let last = records[2].position;
+    let slot = zhongtai_exchange::domain::line::default_source_object_name(line.id);
+    eventually(
+        PATIENCE,
+        "the slot is confirmed past the delivered changes",
+        || async {
+            let flushed = source.confirmed_flush(&slot).await?;
+            (flushed >= last).then_some(())
+        },
+    )
+    .await;
+    assert!(rig.store.runtime_now(line.id).confirmed_position >= last);
+    rig.stop.cancel();
+}
+
+#[tokio::test]
+async fn after_a_crash_another_instance_resumes_at_the_confirmed_position() {
+    let rig = Rig::new();
+    let line = log_line();
+    rig.store.add_line(&line);
+    let subscription = enclave_subscription(&line);
+    rig.store.add_subscription(&subscription);
+    let crashed = rig.runners(None);
+    let crashed_tasks = rig.start(&crashed);
+    let feed = eventually(PATIENCE, "the source is opened", || async {
+        rig.opener.feed()
+    })
+    .await;
+    feed.send(Ok(batch(&line, &[1, 2]))).unwrap();
+    eventually(PATIENCE, "the first batch is confirmed", || async {
+        rig.log
+            .entries()
+            .contains(&"confirm 2".to_string())
+            .then_some(())
+    })
+    .await;
+    // Gone without a goodbye: the lease stays until it lapses.
+    for task in crashed_tasks {
+        task.abort();
+    }
+
+    let successor = rig.runners(None);
+    rig.start(&successor);
+    let opens = eventually(PATIENCE, "the successor opens the line", || async {
+        let opens = rig.opener.opens();
+        (opens.len() == 2).then_some(opens)
+    })
+    .await;
+    assert_eq!(opens[1], (line.id, 2), "resumed at the confirmed position");
+    // The source replays what it was not sure of, and goes on.
+    let feed = rig.opener.feed().unwrap();
+    feed.send(Ok(batch(&line, &[1, 2, 3]))).unwrap();
+    eventually(PATIENCE, "the replayed batch is confirmed", || async {
+        rig.log
+            .entries()
+            .contains(&"confirm 3".to_string())
+            .then_some(())
+    })
+    .await;
+    let accepted: Vec<u64> = rig
+        .sink
+        .accepted
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|c| c.position)
+        .collect();
+    assert_eq!(accepted, [1, 2, 3], "nothing twice, nothing missing");
+}

@@ -745,3 +745,76 @@ pub fn header(message: &lapin::message::BasicGetMessage, name: &str) -> Option<S
         _ => None,
     }
 }
+
+/// A department database on the logical-replication cluster, with the
+/// real log capture reading it as connection `dept`.
+pub struct SourceDatabase {
+    pub database: zhongtai_testkit::TestDatabase,
+    pub sql: sea_orm::DatabaseConnection,
+}
+
+impl SourceDatabase {
+    pub async fn create() -> Self {
+        let database = zhongtai_testkit::TestDatabase::create_source().await;
+        let sql = sea_orm::Database::connect(database.url()).await.unwrap();
+        Self { database, sql }
+    }
+
+    pub async fn exec(&self, statements: &str) {
+        use sea_orm::ConnectionTrait;
+        self.sql
+            .execute_unprepared(statements)
+            .await
+            .unwrap_or_else(|e| panic!("{statements}: {e}"));
+    }
+
+    /// The slot's confirmed flush position.
+    pub async fn confirmed_flush(&self, slot: &str) -> Option<u64> {
+        use sea_orm::ConnectionTrait;
+        let row = self
+            .sql
+            .query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DatabaseBackend::Postgres,
+                format!(
+                    "SELECT confirmed_flush_lsn::text AS lsn FROM pg_replication_slots \
+                     WHERE slot_name = '{slot}'"
+                ),
+            ))
+            .await
+            .unwrap()?;
+        let text: Option<String> = row.try_get("", "lsn").ok();
+        text.and_then(|t| zhongtai_exchange::domain::change::parse_lsn(&t))
+    }
+
+    /// Settings whose `dept` source is this database.
+    pub fn config(&self) -> ExchangeConfig {
+        let mut config = config();
+        config
+            .sources
+            .insert("dept".into(), self.database.url().to_owned().into());
+        config
+    }
+}
+
+impl Rig {
+    /// Runners reading log lines through the real capture of `config`.
+    pub fn capture_runners(
+        &self,
+        config: ExchangeConfig,
+        queues: Option<Arc<QueuePublisher>>,
+    ) -> Arc<Runners> {
+        Arc::new(
+            Runners::new(RunnerParts {
+                store: Arc::new(self.store.clone()),
+                journal: Arc::new(self.journal.clone()),
+                enclaves: Arc::new(NoEnclaves),
+                enclave_sink: Arc::new(self.sink.clone()),
+                queues,
+                log_sources: Arc::new(zhongtai_exchange::capture::LogCapture::new(config.clone())),
+                config,
+                instance_id: Uuid::new_v4(),
+            })
+            .unwrap(),
+        )
+    }
+}
