@@ -532,6 +532,7 @@ pub fn quote_literal(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::io::AsyncWriteExt;
 
     #[test]
     fn error_responses_carry_sqlstate_and_message() {
@@ -561,6 +562,227 @@ mod tests {
             vec![("id".to_owned(), 23)]
         );
         assert!(row_description(&description[..8]).is_err());
+    }
+
+    /// A stand-in server speaking just enough of the protocol to check
+    /// what the client sends during authentication and a query.
+    mod fake_server {
+        use base64::Engine;
+        use base64::engine::general_purpose::STANDARD;
+        use ring::{hmac, pbkdf2};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        use tokio::net::{TcpListener, TcpStream};
+
+        pub const PASSWORD: &str = "s3cret";
+        const SALT: &[u8] = b"0123456789abcdef";
+
+        pub async fn listen() -> (TcpListener, String) {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let port = listener.local_addr().unwrap().port();
+            let url = format!("postgres://dept:{PASSWORD}@127.0.0.1:{port}/registry");
+            (listener, url)
+        }
+
+        pub async fn send(stream: &mut TcpStream, kind: u8, body: &[u8]) {
+            let mut frame = vec![kind];
+            frame.extend_from_slice(&(body.len() as i32 + 4).to_be_bytes());
+            frame.extend_from_slice(body);
+            stream.write_all(&frame).await.unwrap();
+        }
+
+        pub async fn auth(stream: &mut TcpStream, code: i32, data: &[u8]) {
+            let mut body = code.to_be_bytes().to_vec();
+            body.extend_from_slice(data);
+            send(stream, b'R', &body).await;
+        }
+
+        /// The startup packet's parameters.
+        pub async fn startup(stream: &mut TcpStream) -> Vec<String> {
+            let length = stream.read_i32().await.unwrap() as usize;
+            let mut body = vec![0; length - 4];
+            stream.read_exact(&mut body).await.unwrap();
+            assert_eq!(&body[..4], &196_608i32.to_be_bytes());
+            body[4..]
+                .split(|b| *b == 0)
+                .filter(|part| !part.is_empty())
+                .map(|part| String::from_utf8(part.to_vec()).unwrap())
+                .collect()
+        }
+
+        pub async fn receive(stream: &mut TcpStream) -> (u8, Vec<u8>) {
+            let kind = stream.read_u8().await.unwrap();
+            let length = stream.read_i32().await.unwrap() as usize;
+            let mut body = vec![0; length - 4];
+            stream.read_exact(&mut body).await.unwrap();
+            (kind, body)
+        }
+
+        pub async fn ready(stream: &mut TcpStream) {
+            auth(stream, 0, &[]).await;
+            send(stream, b'S', b"server_version\x0015.4\x00").await;
+            send(stream, b'K', &[0, 0, 0, 42, 0, 0, 0, 1]).await;
+            send(stream, b'Z', b"I").await;
+        }
+
+        /// Runs SCRAM-SHA-256 as a server knowing `password`; returns
+        /// whether the client proved it.
+        pub async fn scram(stream: &mut TcpStream, password: &str) -> bool {
+            auth(stream, 10, b"SCRAM-SHA-256\x00\x00").await;
+            let (kind, body) = receive(stream).await;
+            assert_eq!(kind, b'p');
+            let mechanism_end = body.iter().position(|b| *b == 0).unwrap();
+            assert_eq!(&body[..mechanism_end], b"SCRAM-SHA-256");
+            let first = String::from_utf8(body[mechanism_end + 5..].to_vec()).unwrap();
+            let bare = first.strip_prefix("n,,").unwrap().to_owned();
+            let client_nonce = bare.split_once("r=").unwrap().1.to_owned();
+            let nonce = format!("{client_nonce}server");
+            let server_first = format!("r={nonce},s={},i=4096", STANDARD.encode(SALT));
+            auth(stream, 11, server_first.as_bytes()).await;
+            let (kind, body) = receive(stream).await;
+            assert_eq!(kind, b'p');
+            let client_final = String::from_utf8(body).unwrap();
+            let (without_proof, proof) = client_final.split_once(",p=").unwrap();
+            assert_eq!(without_proof, format!("c=biws,r={nonce}"));
+            let auth_message = format!("{bare},{server_first},{without_proof}");
+
+            let mut salted = [0u8; 32];
+            pbkdf2::derive(
+                pbkdf2::PBKDF2_HMAC_SHA256,
+                std::num::NonZeroU32::new(4096).unwrap(),
+                SALT,
+                password.as_bytes(),
+                &mut salted,
+            );
+            let salted = hmac::Key::new(hmac::HMAC_SHA256, &salted);
+            let client_key = hmac::sign(&salted, b"Client Key");
+            let stored_key = ring::digest::digest(&ring::digest::SHA256, client_key.as_ref());
+            let signature = hmac::sign(
+                &hmac::Key::new(hmac::HMAC_SHA256, stored_key.as_ref()),
+                auth_message.as_bytes(),
+            );
+            let proof = STANDARD.decode(proof).unwrap();
+            let recovered: Vec<u8> = proof
+                .iter()
+                .zip(signature.as_ref())
+                .map(|(p, s)| p ^ s)
+                .collect();
+            let proven = ring::digest::digest(&ring::digest::SHA256, &recovered).as_ref()
+                == stored_key.as_ref();
+            if !proven {
+                return false;
+            }
+            let server_key = hmac::sign(&salted, b"Server Key");
+            let server_signature = hmac::sign(
+                &hmac::Key::new(hmac::HMAC_SHA256, server_key.as_ref()),
+                auth_message.as_bytes(),
+            );
+            let server_final = format!("v={}", STANDARD.encode(server_signature));
+            auth(stream, 12, server_final.as_bytes()).await;
+            true
+        }
+    }
+
+    #[tokio::test]
+    async fn authenticates_with_scram_and_runs_a_query() {
+        let (listener, url) = fake_server::listen().await;
+        let server = tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let parameters = fake_server::startup(&mut stream).await;
+            assert!(
+                parameters
+                    .windows(2)
+                    .any(|p| p == ["replication", "database"])
+            );
+            assert!(parameters.windows(2).any(|p| p == ["user", "dept"]));
+            assert!(parameters.windows(2).any(|p| p == ["TimeZone", "UTC"]));
+            assert!(fake_server::scram(&mut stream, fake_server::PASSWORD).await);
+            fake_server::ready(&mut stream).await;
+            let (kind, body) = fake_server::receive(&mut stream).await;
+            assert_eq!((kind, body.as_slice()), (b'Q', &b"SELECT 1\x00"[..]));
+            let mut description = vec![0, 1];
+            description.extend_from_slice(b"n\x00");
+            description.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 23, 0, 4]);
+            description.extend_from_slice(&[255, 255, 255, 255, 0, 0]);
+            fake_server::send(&mut stream, b'T', &description).await;
+            fake_server::send(&mut stream, b'D', &[0, 1, 0, 0, 0, 1, b'1']).await;
+            fake_server::send(&mut stream, b'C', b"SELECT 1\x00").await;
+            fake_server::send(&mut stream, b'Z', b"I").await;
+        });
+        let mut connection = Connection::connect(&url, true).await.unwrap();
+        assert_eq!(connection.backend_pid(), 42);
+        assert_eq!(connection.parameter("server_version"), Some("15.4"));
+        let results = connection.simple_query("SELECT 1").await.unwrap();
+        assert_eq!(results.len(), 1);
+        assert_eq!(results[0].columns, [("n".to_owned(), 23)]);
+        assert_eq!(results[0].rows, [[Some("1".to_owned())]]);
+        assert_eq!(results[0].command, "SELECT 1");
+        server.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_refused_password_is_permanent() {
+        let (listener, url) = fake_server::listen().await;
+        let server = tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            fake_server::startup(&mut stream).await;
+            assert!(!fake_server::scram(&mut stream, "another password").await);
+            fake_server::send(
+                &mut stream,
+                b'E',
+                b"SFATAL\x00C28P01\x00Mpassword authentication failed for user \"dept\"\x00\x00",
+            )
+            .await;
+        });
+        let error = Connection::connect(&url, false).await.err().unwrap();
+        assert!(error.is_permanent(), "{error}");
+        assert_eq!(error.code(), Some("28P01"));
+        server.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn md5_is_refused_and_cleartext_sends_the_password() {
+        let (listener, url) = fake_server::listen().await;
+        let server = tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            fake_server::startup(&mut stream).await;
+            fake_server::auth(&mut stream, 5, b"salt").await;
+            let (mut stream, _) = listener.accept().await.unwrap();
+            fake_server::startup(&mut stream).await;
+            fake_server::auth(&mut stream, 3, &[]).await;
+            let (kind, body) = fake_server::receive(&mut stream).await;
+            assert_eq!((kind, body.as_slice()), (b'p', &b"s3cret\x00"[..]));
+            fake_server::ready(&mut stream).await;
+        });
+        let error = Connection::connect(&url, false).await.err().unwrap();
+        assert!(error.is_permanent());
+        assert_eq!(
+            error.to_string(),
+            "md5 password authentication is not supported; use scram-sha-256"
+        );
+        Connection::connect(&url, false).await.unwrap();
+        server.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn garbage_and_oversized_frames_are_errors() {
+        let (listener, url) = fake_server::listen().await;
+        let server = tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            fake_server::startup(&mut stream).await;
+            // A 2 GiB frame announced by a hostile or broken peer.
+            stream
+                .write_all(&[b'R', 0x7f, 0xff, 0xff, 0xff])
+                .await
+                .unwrap();
+            let (mut stream, _) = listener.accept().await.unwrap();
+            fake_server::startup(&mut stream).await;
+            stream.write_all(b"\x01\x02").await.unwrap();
+        });
+        let error = Connection::connect(&url, false).await.err().unwrap();
+        assert!(matches!(error, WireError::Protocol(_)), "{error}");
+        let error = Connection::connect(&url, false).await.err().unwrap();
+        assert!(!error.is_permanent(), "{error}");
+        server.await.unwrap();
     }
 
     #[test]
