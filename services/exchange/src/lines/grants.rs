@@ -19,7 +19,7 @@ use zhongtai_kit::BackgroundTask;
 
 use crate::convert::policy::delivery_policy;
 use crate::domain::{ExchangeError, Grant, GrantState};
-use crate::lines::domain::subscribing::grant_subscription;
+use crate::lines::domain::subscribing::{feeds_grants_of, grant_subscription};
 use crate::store::SeaLines;
 use crate::store::grants::{
     REASON_EXPIRED, REASON_REVOKED, live_lines_for_resource_in, provision_subscription_in,
@@ -73,6 +73,10 @@ impl GrantEvents {
             return Ok(());
         }
         for line in live_lines_for_resource_in(txn, grant.resource_id).await? {
+            if !feeds_grants_of(&line, grant) {
+                tracing::warn!(grant = %grant.id, line = %line.id, "line of another division linked to a granted resource; not provisioned");
+                continue;
+            }
             let subscription = grant_subscription(grant, line.id, Utc::now());
             let (_, created) =
                 provision_subscription_in(txn, &subscription, &provisioning_actor()).await?;

@@ -16,7 +16,7 @@ use super::lines::{live_subscription_states, subscriptions_where};
 use super::rows::{grant_from_row, grant_row, is_unique_violation, line_from_row, storage};
 use super::subscriptions::set_subscription_state_in;
 use crate::domain::{ExchangeError, Grant, GrantState, Line, LineState, SubscriptionState};
-use crate::lines::domain::subscribing::grant_subscription;
+use crate::lines::domain::subscribing::{feeds_grants_of, grant_subscription};
 
 pub use super::subscriptions::provision_subscription_in;
 
@@ -237,7 +237,7 @@ pub async fn link_line_grants_in<C: ConnectionTrait>(
             .map_err(storage)?;
         for row in in_force {
             let grant = grant_from_row(row)?;
-            if !grant.allows_delivery_at(now) {
+            if !grant.allows_delivery_at(now) || !feeds_grants_of(line, &grant) {
                 continue;
             }
             let subscription = grant_subscription(&grant, line.id, now);

@@ -90,6 +90,12 @@ pub fn check_grant(
             grant.id, grant.resource_id, line.name
         )));
     }
+    if !feeds_grants_of(line, grant) {
+        return Err(ExchangeError::precondition(format!(
+            "grant {} is for data of {}, but line {} belongs to {}",
+            grant.id, grant.owner, line.name, line.owner
+        )));
+    }
     if !grant.state.allows_delivery() {
         return Err(ExchangeError::precondition(format!(
             "grant {} is {}",
@@ -107,6 +113,12 @@ pub fn check_grant(
         )));
     }
     Ok(())
+}
+
+/// Only a line of the grant's owning division carries the granted data:
+/// another region linking its line to the resource feeds no grantee.
+pub fn feeds_grants_of(line: &Line, grant: &Grant) -> bool {
+    line.owner.division == grant.owner.division
 }
 
 /// The queue subscription a grant gets on a line that feeds its resource.
@@ -263,6 +275,14 @@ mod tests {
         };
         assert!(matches!(
             refusal(Some(Some(&elsewhere)), "331100"),
+            ExchangeError::Precondition(_)
+        ));
+        let other_region = Grant {
+            owner: tenant("320000"),
+            ..grant()
+        };
+        assert!(matches!(
+            refusal(Some(Some(&other_region)), "331100"),
             ExchangeError::Precondition(_)
         ));
         let ok = entitlement(&line(), &tenant("331100"), Some(Some(&g)), Utc::now());

@@ -427,6 +427,20 @@ async fn grant_events_provision_and_revoke_subscriptions_exactly_once() {
     let first = line_feeding(&lines, "population-push", resource).await;
     let second = line_feeding(&lines, "population-push-2", resource).await;
     let _unrelated = line_feeding(&lines, "licences", Uuid::now_v7()).await;
+    // Another region linking its own line to the resource feeds no grantee.
+    let mut elsewhere = push_line("copied-population", "app:elsewhere");
+    elsewhere.resource_id = resource.to_string();
+    lines
+        .handlers
+        .create_line(as_operator(
+            &crate::support::lines::tenant("320000", "big-data"),
+            zhongtai_contracts::exchange::v1::CreateLineRequest {
+                request_id: String::new(),
+                line: Some(elsewhere),
+            },
+        ))
+        .await
+        .unwrap();
     let handler: Arc<dyn EventHandler> = Arc::new(GrantEvents::new(true));
     let consumer = Consumer::new(lines.db.clone(), handler);
     let grant_id = Uuid::now_v7();
