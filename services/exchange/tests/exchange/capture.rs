@@ -520,3 +520,80 @@ async fn dropping_source_objects_removes_the_lines_slot_and_publication() {
     assert!(!dept.publication_exists(&name).await);
     source.close().await;
 }
+
+#[tokio::test]
+async fn a_second_reader_of_a_slot_is_told_to_wait() {
+    let dept = Department::create().await;
+    dept.exec("CREATE TABLE visits (id int PRIMARY KEY)").await;
+    let line = Uuid::new_v4();
+    let line_spec = spec(&["visits"], false);
+    let mut first = dept.open(line, &line_spec, resume(0)).await.unwrap();
+    let error = dept
+        .capture
+        .open(line, &line_spec, resume(0))
+        .await
+        .err()
+        .unwrap();
+    assert!(matches!(error, FlowError::Transient(_)), "{error}");
+    assert!(
+        error.to_string().contains("in use by another reader"),
+        "{error}"
+    );
+    // The first reader is unaffected.
+    dept.exec("INSERT INTO visits VALUES (1)").await;
+    assert_eq!(key_of(&next_batch(&mut first).await.changes[0]), 1);
+    first.close().await;
+}
+
+#[tokio::test]
+async fn an_interrupted_snapshot_starts_again_on_a_new_slot() {
+    let dept = Department::create().await;
+    dept.exec(
+        "CREATE TABLE licences (id int PRIMARY KEY, holder text);
+         INSERT INTO licences SELECT g, 'h' || g FROM generate_series(1, 3000) g;",
+    )
+    .await;
+    let line = Uuid::new_v4();
+    let line_spec = spec(&["licences"], true);
+    let mut source = dept.open(line, &line_spec, resume(0)).await.unwrap();
+    let partial = next_batch(&mut source).await;
+    assert_eq!(partial.changes.len(), 1000);
+    let first_consistent = partial.changes[0].position;
+    source.close().await;
+
+    // The line recorded a running snapshot and nothing confirmed.
+    let mut interrupted = resume(0);
+    interrupted.snapshot.state = SnapshotState::Running;
+    dept.exec("INSERT INTO licences VALUES (3001, 'late')")
+        .await;
+    let mut source = dept.open(line, &line_spec, interrupted).await.unwrap();
+    let mut keys = Vec::new();
+    let completed = loop {
+        match next_event(&mut source).await {
+            SourceEvent::Batch(batch) => {
+                assert!(
+                    batch
+                        .changes
+                        .iter()
+                        .all(|c| c.operation == Operation::Snapshot)
+                );
+                keys.extend(batch.changes.iter().map(key_of));
+            }
+            SourceEvent::SnapshotCompleted(progress) => break progress,
+            _ => {}
+        }
+    };
+    keys.sort_unstable();
+    assert_eq!(keys, (1..=3001).collect::<Vec<i64>>());
+    assert_eq!(completed.rows_done, 3001);
+    assert_ne!(
+        completed.consistent_position,
+        source.position_text(first_consistent),
+        "a new slot, with its own consistent point"
+    );
+    dept.exec("INSERT INTO licences VALUES (3002, 'streamed')")
+        .await;
+    let streamed = next_batch(&mut source).await;
+    assert_eq!(key_of(&streamed.changes[0]), 3002);
+    source.close().await;
+}
