@@ -12,6 +12,7 @@ mod keys;
 mod periodic;
 mod queries;
 mod record;
+mod record_pg;
 mod report_message;
 
 use std::sync::Arc;

@@ -4,17 +4,21 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, OnConflict, Query};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr};
 use uuid::Uuid;
 
 use super::entities::{journal_change, journal_delivery};
 use super::keys::key_json;
+use super::record_pg;
 use crate::domain::{Change, DeliveryRecord, FlowError, Journal};
 
 /// Rows per INSERT: 13 columns × 2000 stays below the bind-parameter
 /// limits of PostgreSQL (65 535) and SQLite (32 766).
 const ROWS_PER_INSERT: usize = 2000;
+/// Rows per statement when they travel as one JSON parameter.
+const JSON_ROWS_PER_INSERT: usize = 10_000;
 
 /// [`Journal`] on sea-orm.
 pub struct SeaJournal {
@@ -51,16 +55,29 @@ impl Journal for SeaJournal {
         let txn = zhongtai_store::begin_write(&self.db)
             .await
             .map_err(transient)?;
-        for chunk in captured.chunks(ROWS_PER_INSERT) {
-            insert_changes(&txn, line_id, chunk)
-                .await
-                .map_err(transient)?;
-        }
         let merged = merge_repeats(deliveries);
-        for chunk in merged.chunks(ROWS_PER_INSERT) {
-            upsert_deliveries(&txn, line_id, chunk)
-                .await
-                .map_err(transient)?;
+        if txn.get_database_backend() == DbBackend::Postgres {
+            for chunk in captured.chunks(JSON_ROWS_PER_INSERT) {
+                record_pg::insert_changes(&txn, line_id, chunk)
+                    .await
+                    .map_err(transient)?;
+            }
+            for chunk in merged.chunks(JSON_ROWS_PER_INSERT) {
+                record_pg::upsert_deliveries(&txn, line_id, chunk)
+                    .await
+                    .map_err(transient)?;
+            }
+        } else {
+            for chunk in captured.chunks(ROWS_PER_INSERT) {
+                insert_changes(&txn, line_id, chunk)
+                    .await
+                    .map_err(transient)?;
+            }
+            for chunk in merged.chunks(ROWS_PER_INSERT) {
+                upsert_deliveries(&txn, line_id, chunk)
+                    .await
+                    .map_err(transient)?;
+            }
         }
         txn.commit().await.map_err(transient)
     }
@@ -87,9 +104,7 @@ async fn insert_changes<C: ConnectionTrait>(
         Column::ContentHash,
     ]);
     for change in changes {
-        // A source that gives no commit time is accounted at capture.
-        let capture_at = change.hops.capture.unwrap_or_else(chrono::Utc::now);
-        let commit_at = change.hops.commit.unwrap_or(capture_at);
+        let (commit_at, capture_at) = times_of(change);
         insert
             .values([
                 Expr::value(change.change_id()),
@@ -113,15 +128,33 @@ async fn insert_changes<C: ConnectionTrait>(
     conn.execute(&insert).await.map(|_| ())
 }
 
+/// Commit and capture time; a source that gives no commit time is
+/// accounted at capture.
+pub(super) fn times_of(change: &Change) -> (DateTime<Utc>, DateTime<Utc>) {
+    let capture_at = change.hops.capture.unwrap_or_else(Utc::now);
+    (change.hops.commit.unwrap_or(capture_at), capture_at)
+}
+
 /// One delivery row to write: a redelivery within one batch folds into the
 /// first (a single statement may not touch a row twice).
 #[derive(Debug, Clone)]
-struct DeliveryRow<'a> {
-    record: &'a DeliveryRecord,
-    attempts: i32,
-    effects: i32,
-    delivered_at: Option<chrono::DateTime<chrono::Utc>>,
-    applied_at: Option<chrono::DateTime<chrono::Utc>>,
+pub(super) struct DeliveryRow<'a> {
+    pub record: &'a DeliveryRecord,
+    pub attempts: i32,
+    pub effects: i32,
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub applied_at: Option<DateTime<Utc>>,
+}
+
+impl DeliveryRow<'_> {
+    /// Hex of the delivered content; empty when nothing was delivered.
+    pub fn content_hash(&self) -> String {
+        if self.record.filtered_out {
+            String::new()
+        } else {
+            hex::encode(self.record.content_hash)
+        }
+    }
 }
 
 /// Whether an accepted change counts as an effect: only applied sinks can
@@ -189,11 +222,7 @@ async fn upsert_deliveries<C: ConnectionTrait>(
     ]);
     for row in rows {
         let record = row.record;
-        let content_hash = if record.filtered_out {
-            String::new()
-        } else {
-            hex::encode(record.content_hash)
-        };
+        let content_hash = row.content_hash();
         insert
             .values([
                 Expr::value(record.subscription_id.to_string()),
@@ -239,7 +268,7 @@ async fn upsert_deliveries<C: ConnectionTrait>(
 
 #[cfg(test)]
 mod tests {
-    use chrono::{TimeDelta, Utc};
+    use chrono::TimeDelta;
 
     use super::*;
     use crate::domain::Accepted;
