@@ -225,6 +225,11 @@ impl QueuePublisher {
             };
             failure.get_or_insert(outcome);
         }
+        if let Some(EventError::Unroutable(_)) = &failure {
+            // The queue was deleted behind our back: declare it again on the
+            // next attempt instead of trusting the cache forever.
+            self.declared.lock().await.queues.remove(queue);
+        }
         failure.map_or(Ok(()), Err)
     }
 

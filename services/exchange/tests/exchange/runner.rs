@@ -94,6 +94,45 @@ async fn publishing_after_the_connection_was_cut_reconnects() {
     assert_eq!(ids, ["m-0", "m-1", "m-2", "m-3"]);
 }
 
+#[tokio::test]
+async fn a_queue_deleted_behind_the_publisher_is_declared_again() {
+    let queue = queue_name("deleted");
+    let publisher = QueuePublisher::new(rabbit_config(&amqp_url())).unwrap();
+    publisher
+        .publish_batch(&queue, &[message(0)])
+        .await
+        .unwrap();
+    let connection = lapin::Connection::connect(&amqp_url(), Default::default())
+        .await
+        .unwrap();
+    let channel = connection.create_channel().await.unwrap();
+    channel
+        .queue_delete(queue.as_str().into(), Default::default())
+        .await
+        .unwrap();
+
+    let refused = publisher.publish_batch(&queue, &[message(1)]).await;
+    assert!(
+        matches!(refused, Err(zhongtai_events::EventError::Unroutable(_))),
+        "{refused:?}"
+    );
+    publisher
+        .publish_batch(&queue, &[message(1)])
+        .await
+        .expect("the queue is declared again");
+    let taken = take(&queue, 1).await;
+    assert_eq!(
+        taken[0]
+            .delivery
+            .properties
+            .message_id()
+            .as_ref()
+            .unwrap()
+            .as_str(),
+        "m-1"
+    );
+}
+
 fn granted(fields: &[(&str, MaskingRule)]) -> DeliveryPolicy {
     DeliveryPolicy {
         fields: fields
