@@ -109,14 +109,19 @@ pub struct Runners {
 impl Runners {
     /// Fails when the configured masking key is not base64.
     pub fn new(parts: RunnerParts) -> Result<Self, FlowError> {
-        let masking_key = base64::engine::general_purpose::STANDARD
-            .decode(parts.config.masking_key.expose().as_bytes())
-            .map_err(|_| FlowError::Permanent("exchange.masking_key is not base64".into()))?;
+        let masking_key = Self::masking_key(&parts.config)?;
         Ok(Self {
             parts,
             masking_key,
             lines: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// The configured masking key's bytes; fails when it is not base64.
+    pub fn masking_key(config: &ExchangeConfig) -> Result<Vec<u8>, FlowError> {
+        base64::engine::general_purpose::STANDARD
+            .decode(config.masking_key.expose().as_bytes())
+            .map_err(|_| FlowError::Permanent("exchange.masking_key is not base64".into()))
     }
 
     /// The pipeline, for `PushChanges`.
