@@ -6,6 +6,7 @@ use futures::stream;
 use tonic::{Code, Status};
 use zhongtai_contracts::exchange::v1 as pb;
 use zhongtai_contracts::exchange::v1::column_value::Value;
+use zhongtai_exchange::domain::ports::{DeliveredUpdate, RunnerStore};
 
 use super::definitions::{create, push_line};
 use crate::support::lines::{Lines, as_app, as_operator, province};
@@ -124,6 +125,50 @@ async fn pushed_changes_reach_delivery_once_in_batches() {
         .into_inner();
     assert_eq!(status.confirmed_position, "1600");
     assert_eq!(status.line.unwrap().state(), pb::LineState::Streaming);
+
+    // A subscriber behind the line shows an unknown backlog until it has
+    // received everything confirmed.
+    let subscription = lines
+        .handlers
+        .create_subscription(as_operator(
+            &province(),
+            pb::CreateSubscriptionRequest {
+                line_id: line.id.clone(),
+                queue: Some(pb::QueueDelivery::default()),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .subscription
+        .unwrap();
+    let lag = || {
+        lines.handlers.get_line_status(as_operator(
+            &province(),
+            pb::GetLineStatusRequest {
+                id: line.id.clone(),
+            },
+        ))
+    };
+    let behind = lag().await.unwrap().into_inner().subscriptions;
+    assert_eq!(behind.len(), 1);
+    assert_eq!(behind[0].subscription_id, subscription.id);
+    assert_eq!(behind[0].backlog, -1);
+    lines
+        .store
+        .record_delivered(&[DeliveredUpdate {
+            subscription_id: subscription.id.parse().unwrap(),
+            position: 1600,
+            commit_time: chrono::Utc::now(),
+            lag_ms: 8,
+        }])
+        .await
+        .unwrap();
+    let caught_up = lag().await.unwrap().into_inner().subscriptions;
+    assert_eq!(caught_up[0].backlog, 0);
+    assert_eq!(caught_up[0].lag.as_ref().unwrap().seconds, 0);
+    assert_eq!(caught_up[0].lag.as_ref().unwrap().nanos, 0);
 }
 
 #[tokio::test]
