@@ -55,7 +55,18 @@ impl Journal for SeaJournal {
         let txn = zhongtai_store::begin_write(&self.db)
             .await
             .map_err(transient)?;
-        let merged = merge_repeats(deliveries);
+        let mut merged = merge_repeats(deliveries);
+        // A delivery is accounted in the window of its change's commit, the
+        // same time the captured change is filed under.
+        let commits: HashMap<String, DateTime<Utc>> = captured
+            .iter()
+            .map(|change| (change.change_id(), times_of(change).0))
+            .collect();
+        for row in &mut merged {
+            if let Some(commit_at) = commits.get(&row.record.change_id) {
+                row.commit_at = *commit_at;
+            }
+        }
         if txn.get_database_backend() == DbBackend::Postgres {
             for chunk in captured.chunks(JSON_ROWS_PER_INSERT) {
                 record_pg::insert_changes(&txn, line_id, chunk)
@@ -144,6 +155,7 @@ pub(super) struct DeliveryRow<'a> {
     pub effects: i32,
     pub delivered_at: Option<DateTime<Utc>>,
     pub applied_at: Option<DateTime<Utc>>,
+    pub commit_at: DateTime<Utc>,
 }
 
 impl DeliveryRow<'_> {
@@ -190,6 +202,7 @@ fn merge_repeats(deliveries: &[DeliveryRecord]) -> Vec<DeliveryRow<'_>> {
                     effects: effect(record),
                     delivered_at: accepted.and_then(|a| a.delivered_at),
                     applied_at: accepted.and_then(|a| a.applied_at),
+                    commit_at: record.commit_time,
                 });
             }
         }
@@ -230,7 +243,7 @@ async fn upsert_deliveries<C: ConnectionTrait>(
                 Expr::value(line.clone()),
                 Expr::value(stored_position(record.position)),
                 Expr::value(i64::from(record.index)),
-                Expr::value(record.commit_time),
+                Expr::value(row.commit_at),
                 Expr::value(record.filtered_out),
                 Expr::value(content_hash),
                 Expr::value(record.accepted.map(|a| a.published_at)),

@@ -114,7 +114,7 @@ pub async fn upsert_deliveries<C: ConnectionTrait>(
                 line_id: &line,
                 position: stored_position(record.position),
                 idx: record.index,
-                commit_at: record.commit_time,
+                commit_at: row.commit_at,
                 filtered_out: record.filtered_out,
                 content_hash: row.content_hash(),
                 published_at: record.accepted.map(|a| a.published_at),

@@ -176,6 +176,32 @@ async fn recording_twice_changes_no_count_on_sqlite() {
 }
 
 #[tokio::test]
+async fn a_change_without_commit_time_is_accounted_at_capture() {
+    let fixture = JournalFixture::postgres().await;
+    let subscription = fixture.subscribe(HOUSING_FUND, false, 1).await;
+    fixture.confirm(1).await;
+    let mut change = fixture.change(1);
+    let mut delivery = fixture.delivery(subscription, &change, false);
+    change.hops.commit = None;
+    delivery.commit_time = Default::default();
+    fixture
+        .journal
+        .record(fixture.line_id, std::slice::from_ref(&change), &[delivery])
+        .await
+        .unwrap();
+    let report = report(&fixture).await;
+    assert_eq!(
+        report.verdict(),
+        pb::ReconciliationVerdict::Balanced,
+        "{report:#?}"
+    );
+    assert_eq!(
+        tally(&report, pb::Hop::Published, &subscription.to_string()).count,
+        1
+    );
+}
+
+#[tokio::test]
 async fn a_dropped_delivery_is_missing_at_published() {
     let fixture = JournalFixture::postgres().await;
     let subscription = fixture.subscribe(HOUSING_FUND, false, 10).await;
