@@ -107,7 +107,9 @@ pub mod enclave_change {
         #[sea_orm(column_type = "Text")]
         pub key_columns: String,
         #[sea_orm(column_type = "Text")]
-        pub row_columns: String,
+        pub before_columns: String,
+        #[sea_orm(column_type = "Text")]
+        pub after_columns: String,
         pub commit_at: DateTimeUtc,
     }
 

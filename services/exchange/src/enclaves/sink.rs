@@ -11,7 +11,7 @@ use super::domain::names::unqualified;
 use super::domain::{EnclaveState, TableDef, received};
 use super::error::EnclaveError;
 use super::store::{self, EnclaveStore, LoggedChange, data};
-use crate::domain::change::{Change, Operation, Value};
+use crate::domain::change::{Change, Column, Operation, Value};
 use crate::domain::flow::{Accepted, DeliverySink, FlowError};
 use crate::domain::subscription::Subscription;
 
@@ -152,28 +152,26 @@ impl DeliverySink for EnclaveSink {
                 continue;
             }
             let deleting = change.operation == Operation::Delete;
-            let before = if deleting {
-                data::select_row(&txn, enclave.id, def, &change.key)
-                    .await
-                    .map_err(transient)?
-            } else {
-                None
-            };
+            let before = data::select_row(&txn, enclave.id, def, &change.key)
+                .await
+                .map_err(transient)?;
             let after = (!deleting).then_some(change.after.as_slice());
             let effect =
                 data::apply_guarded(&txn, enclave.id, def, &change.key, after, change.order())
                     .await
                     .map_err(transient)?;
             if effect {
+                let before = before.unwrap_or_else(|| change.before.clone());
                 logged.push(LoggedChange {
                     table: name.clone(),
                     operation: change.operation,
                     key: change.key.clone(),
-                    row: if deleting {
-                        before.unwrap_or_else(|| change.before.clone())
+                    after: if deleting {
+                        Vec::new()
                     } else {
-                        change.after.clone()
+                        with_current(&change.after, &before)
                     },
+                    before,
                 });
             }
             effects[at] = effect;
@@ -283,6 +281,14 @@ impl UpsertGroup {
                 order: changes[at].order(),
             })
             .collect();
+        let keys: Vec<Vec<_>> = self
+            .members
+            .iter()
+            .map(|&at| changes[at].key.clone())
+            .collect();
+        let mut before = data::live_rows_by_key(conn, enclave_id, def, &keys)
+            .await
+            .map_err(transient)?;
         let applied = data::upsert_guarded_many(conn, enclave_id, def, &rows)
             .await
             .map_err(transient)?;
@@ -295,7 +301,10 @@ impl UpsertGroup {
                     table: self.table.clone(),
                     operation: change.operation,
                     key: change.key.clone(),
-                    row: change.after.clone(),
+                    before: before
+                        .remove(&data::key_text(&change.key))
+                        .unwrap_or_else(|| change.before.clone()),
+                    after: change.after.clone(),
                 });
             }
         }
@@ -304,7 +313,20 @@ impl UpsertGroup {
     }
 }
 
-/// A key as comparable text (type-tagged, so 1 and "1" differ).
 fn key_text(change: &Change) -> String {
-    format!("{:?}", change.key)
+    data::key_text(&change.key)
+}
+
+/// `after` with unchanged values replaced by the row's current ones, so
+/// onward lines carry whole rows their filters can judge.
+fn with_current(after: &[Column], before: &[Column]) -> Vec<Column> {
+    after
+        .iter()
+        .map(
+            |column| match (&column.value, before.iter().find(|c| c.name == column.name)) {
+                (Value::Unchanged, Some(current)) => current.clone(),
+                _ => column.clone(),
+            },
+        )
+        .collect()
 }

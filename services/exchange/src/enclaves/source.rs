@@ -60,12 +60,8 @@ impl EnclaveSource {
         let operation = Operation::from_name(&row.operation)
             .ok_or_else(|| unreadable(format!("operation {}", row.operation)))?;
         let key = codec::columns_from_json(&row.key_columns).map_err(unreadable)?;
-        let columns = codec::columns_from_json(&row.row_columns).map_err(unreadable)?;
-        let (before, after) = if operation == Operation::Delete {
-            (columns, Vec::new())
-        } else {
-            (Vec::new(), columns)
-        };
+        let before = codec::columns_from_json(&row.before_columns).map_err(unreadable)?;
+        let after = codec::columns_from_json(&row.after_columns).map_err(unreadable)?;
         Ok(Change {
             line_id: self.line_id,
             position: u64::try_from(row.seq).unwrap_or_default(),

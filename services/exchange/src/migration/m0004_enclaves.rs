@@ -68,8 +68,10 @@ enum EnclaveChanges {
     Operation,
     /// JSON of the typed key columns.
     KeyColumns,
+    /// JSON of the typed row before the change, when there was one.
+    BeforeColumns,
     /// JSON of the typed row after the change (empty for deletes).
-    RowColumns,
+    AfterColumns,
     CommitAt,
 }
 
@@ -179,7 +181,8 @@ impl MigrationTrait for Migration {
                     .col(string_len(EnclaveChanges::TableName, 63))
                     .col(string_len(EnclaveChanges::Operation, 16))
                     .col(text(EnclaveChanges::KeyColumns))
-                    .col(text(EnclaveChanges::RowColumns))
+                    .col(text(EnclaveChanges::BeforeColumns))
+                    .col(text(EnclaveChanges::AfterColumns))
                     .col(timestamp_with_time_zone(EnclaveChanges::CommitAt))
                     .to_owned(),
             )

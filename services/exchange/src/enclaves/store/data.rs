@@ -8,10 +8,11 @@
 //! per-key guard) and `_zt_deleted` (deletes are soft, so a deleted key
 //! still remembers the position that deleted it).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use sea_orm::sea_query::{
-    Alias, ColumnDef as SqlColumn, Expr, ExprTrait, Index, OnConflict, Query, Table, TableName,
+    Alias, ColumnDef as SqlColumn, Condition, Expr, ExprTrait, Index, OnConflict, Query, Table,
+    TableName,
 };
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult, Statement};
 use uuid::Uuid;
@@ -572,6 +573,62 @@ pub async fn select_row<C: ConnectionTrait>(
     }
     let row = conn.query_one(&select).await?;
     row.map(|row| read_row(def, &row)).transpose()
+}
+
+/// A key as comparable text (type-tagged, so 1 and "1" differ).
+pub fn key_text(key: &[Column]) -> String {
+    format!("{key:?}")
+}
+
+/// The live rows with the given keys, by [`key_text`] of their key.
+pub async fn live_rows_by_key<C: ConnectionTrait>(
+    conn: &C,
+    enclave_id: Uuid,
+    def: &TableDef,
+    keys: &[Vec<Column>],
+) -> Result<HashMap<String, Vec<Column>>, DbErr> {
+    let backend = conn.get_database_backend();
+    let mut found = HashMap::new();
+    // A single-column key is one flat IN list; composite keys become OR
+    // terms, kept few per statement (rendering nests them).
+    let single = def
+        .key_defs()
+        .into_iter()
+        .next()
+        .filter(|_| def.key_columns.len() == 1);
+    let per_statement = if single.is_some() { 1_000 } else { 50 };
+    for chunk in keys.chunks(per_statement) {
+        let condition = match single {
+            Some(column) => Condition::all().add(Expr::col(Alias::new(column.name.clone())).is_in(
+                chunk.iter().map(|key| {
+                    let value = key
+                        .iter()
+                        .find(|c| c.name == column.name)
+                        .map_or(Value::Null, |c| c.value.clone());
+                    bind(backend, column.column_type, &value)
+                }),
+            )),
+            None => chunk.iter().fold(Condition::any(), |any, key| {
+                any.add(
+                    key_equals(backend, def, key)
+                        .into_iter()
+                        .fold(Condition::all(), Condition::add),
+                )
+            }),
+        };
+        let mut select = live_rows(backend, enclave_id, def);
+        select.cond_where(condition);
+        for row in conn.query_all(&select).await? {
+            let row = read_row(def, &row)?;
+            let key: Vec<Column> = def
+                .key_columns
+                .iter()
+                .filter_map(|k| row.iter().find(|c| &c.name == k).cloned())
+                .collect();
+            found.insert(key_text(&key), row);
+        }
+    }
+    Ok(found)
 }
 
 /// How many live rows the table holds.

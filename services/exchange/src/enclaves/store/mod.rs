@@ -50,8 +50,12 @@ pub struct LoggedChange {
     pub table: String,
     pub operation: Operation,
     pub key: Vec<Column>,
-    /// The row after (upserts) or before (deletes, when known).
-    pub row: Vec<Column>,
+    /// The live row before the change, when there was one: onward row
+    /// filters need it to tell a row leaving their slice from one that was
+    /// never in it.
+    pub before: Vec<Column>,
+    /// The row after (empty for deletes).
+    pub after: Vec<Column>,
 }
 
 /// What creating a table found.
@@ -271,13 +275,21 @@ impl EnclaveStore {
             .filter(|(at, row)| latest.get(&format!("{:?}", key_of(def, row))) == Some(at))
             .map(|(_, row)| row.clone())
             .collect();
+        let keys: Vec<Vec<Column>> = distinct.iter().map(|row| key_of(def, row)).collect();
+        let mut before = data::live_rows_by_key(&txn, enclave_id, def, &keys).await?;
         data::upsert_many(&txn, enclave_id, def, &distinct).await?;
-        for row in &distinct {
+        for (row, key) in distinct.iter().zip(keys) {
+            let before = before.remove(&data::key_text(&key));
             logged.push(LoggedChange {
                 table: def.name.clone(),
-                operation: Operation::Update,
-                key: key_of(def, row),
-                row: row.clone(),
+                operation: if before.is_some() {
+                    Operation::Update
+                } else {
+                    Operation::Insert
+                },
+                key,
+                before: before.unwrap_or_default(),
+                after: row.clone(),
             });
         }
         let mut deleted = 0i64;
@@ -289,7 +301,8 @@ impl EnclaveStore {
                     table: def.name.clone(),
                     operation: Operation::Delete,
                     key: key.clone(),
-                    row: before.unwrap_or_default(),
+                    before: before.unwrap_or_default(),
+                    after: Vec::new(),
                 });
             }
         }
@@ -560,7 +573,8 @@ pub async fn append_changes<C: ConnectionTrait>(
             table_name: Set(change.table.clone()),
             operation: Set(change.operation.as_str().to_string()),
             key_columns: Set(codec::columns_json(&change.key)),
-            row_columns: Set(codec::columns_json(&change.row)),
+            before_columns: Set(codec::columns_json(&change.before)),
+            after_columns: Set(codec::columns_json(&change.after)),
             commit_at: Set(commit_at),
         });
         enclave_change::Entity::insert_many(rows)
