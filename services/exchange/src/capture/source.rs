@@ -22,6 +22,7 @@ use super::wire::{Connection, CopyMessage, WireError, quote_identifier, quote_li
 
 /// The floor for idle heartbeats, whatever the line says.
 const MIN_HEARTBEAT: Duration = Duration::from_millis(100);
+const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(10);
 const DROP_ATTEMPTS: u32 = 20;
 
 /// Where a line's source is reopened.
@@ -123,8 +124,7 @@ impl LogCapture {
             resume_after: resume.confirmed_position,
             confirmed: resume.confirmed_position,
             server_wal_end: 0,
-            heartbeat_interval: Duration::from_millis(spec.heartbeat_interval_ms)
-                .max(MIN_HEARTBEAT),
+            heartbeat_interval: heartbeat_interval(spec.heartbeat_interval_ms),
             last_reply_request: Instant::now(),
         };
 
@@ -205,14 +205,16 @@ impl LogCapture {
 async fn drop_slot(connection: &mut Connection, slot: &str) -> Result<(), FlowError> {
     let literal = quote_literal(slot);
     for _ in 0..DROP_ATTEMPTS {
-        query(
-            connection,
-            &format!(
+        // A role that may not end other sessions can still drop an idle slot.
+        if let Err(error) = connection
+            .simple_query(&format!(
                 "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots \
                  WHERE slot_name = {literal} AND active_pid IS NOT NULL"
-            ),
-        )
-        .await?;
+            ))
+            .await
+        {
+            tracing::warn!(slot, error = %error, "cannot end the slot's reader");
+        }
         let dropped = connection
             .simple_query(&format!(
                 "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots \
@@ -264,6 +266,15 @@ async fn create_slot(
                 "slot {slot} was created without a consistent point"
             ))
         })
+}
+
+/// The line's idle heartbeat interval; unset means the default.
+fn heartbeat_interval(configured_ms: u64) -> Duration {
+    if configured_ms == 0 {
+        DEFAULT_HEARTBEAT
+    } else {
+        Duration::from_millis(configured_ms).max(MIN_HEARTBEAT)
+    }
 }
 
 fn server_major_version(connection: &Connection) -> u32 {
