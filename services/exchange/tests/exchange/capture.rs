@@ -597,3 +597,96 @@ async fn an_interrupted_snapshot_starts_again_on_a_new_slot() {
     assert_eq!(key_of(&streamed.changes[0]), 3002);
     source.close().await;
 }
+
+async fn lsn_of(dept: &Department, sql: &str) -> u64 {
+    let row = dept
+        .sql
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DatabaseBackend::Postgres,
+            sql.to_owned(),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let text: String = row.try_get_by_index(0).unwrap();
+    zhongtai_exchange::domain::change::parse_lsn(&text).unwrap()
+}
+
+#[tokio::test]
+async fn heartbeats_move_an_idle_or_filtered_slot_forward() {
+    let dept = Department::create().await;
+    dept.exec(
+        "CREATE TABLE captured (id int PRIMARY KEY);
+         CREATE TABLE elsewhere (id int PRIMARY KEY);",
+    )
+    .await;
+    let line = Uuid::new_v4();
+    let slot = default_source_object_name(line);
+    let mut source = dept
+        .open(line, &spec(&["captured"], false), resume(0))
+        .await
+        .unwrap();
+    // Changes the line does not carry still produce log the slot holds.
+    dept.exec("INSERT INTO elsewhere SELECT generate_series(1, 1000)")
+        .await;
+    let written = lsn_of(&dept, "SELECT pg_current_wal_flush_lsn()::text").await;
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let heartbeat = loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no heartbeat past {written:#x}"
+        );
+        match next_event(&mut source).await {
+            SourceEvent::Heartbeat { position, .. } if position >= written => break position,
+            SourceEvent::Heartbeat { .. } => {}
+            other => panic!("nothing of elsewhere is carried, got {other:?}"),
+        }
+    };
+    source.confirm(heartbeat).await.unwrap();
+    let slot_query = format!(
+        "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = '{slot}'"
+    );
+    // The server takes the confirmation as the reader goes on reading.
+    let confirmed = tokio::time::timeout(EVENT_TIMEOUT, async {
+        loop {
+            let _ = source.next().await.unwrap();
+            let confirmed = lsn_of(&dept, &slot_query).await;
+            if confirmed >= heartbeat {
+                break confirmed;
+            }
+        }
+    })
+    .await
+    .expect("the slot's confirmed position did not move");
+    assert!(confirmed >= written);
+    source.close().await;
+}
+
+#[tokio::test]
+async fn truncating_a_captured_table_fails_the_line_by_name() {
+    let dept = Department::create().await;
+    dept.exec("CREATE TABLE ledger (id int PRIMARY KEY)").await;
+    let mut source = dept
+        .open(Uuid::new_v4(), &spec(&["ledger"], false), resume(0))
+        .await
+        .unwrap();
+    dept.exec("INSERT INTO ledger VALUES (1)").await;
+    next_batch(&mut source).await;
+    dept.exec("TRUNCATE ledger").await;
+    let error = tokio::time::timeout(EVENT_TIMEOUT, async {
+        loop {
+            if let Err(error) = source.next().await {
+                break error;
+            }
+        }
+    })
+    .await
+    .expect("the truncate was not noticed");
+    assert!(error.is_permanent(), "{error}");
+    assert!(
+        error.to_string().contains("TRUNCATE of public.ledger"),
+        "{error}"
+    );
+    source.close().await;
+}
