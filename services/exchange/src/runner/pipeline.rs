@@ -159,16 +159,19 @@ impl Runners {
         })
         .await?;
         let updates = delivered_updates(&shares);
-        self.patiently(patience, || async {
+        advance(runtime, &fresh, batch.confirm_position, Utc::now());
+        // Both only need to be durable before the source is confirmed, not
+        // before each other: one round trip instead of two.
+        let record_delivered = self.patiently(patience, || async {
             self.parts
                 .store
                 .record_delivered(&updates)
                 .await
                 .map_err(|e| store_error("recording delivered positions", e))
-        })
-        .await?;
-        advance(runtime, &fresh, batch.confirm_position, Utc::now());
-        self.save(line, runtime, patience).await?;
+        });
+        let (delivered, saved) = tokio::join!(record_delivered, self.save(line, runtime, patience));
+        delivered?;
+        saved?;
         observe(line.id, &fresh, &shares, started);
         Ok(())
     }

@@ -973,3 +973,97 @@ async fn after_a_crash_another_instance_resumes_at_the_confirmed_position() {
         .collect();
     assert_eq!(accepted, [1, 2, 3], "nothing twice, nothing missing");
 }
+
+#[tokio::test]
+async fn on_the_platform_store_one_of_two_instances_carries_a_source_table_to_a_queue() {
+    use zhongtai_exchange::domain::ports::{LineProvisioner, RunnerStore};
+
+    let source = SourceDatabase::create().await;
+    source
+        .exec(
+            "CREATE TABLE marriage_registration (id bigint PRIMARY KEY, name text, \
+             id_number text, district text)",
+        )
+        .await;
+    let config = source.config();
+    let platform = Platform::create(&config).await;
+    let mut line = log_line();
+    if let SourceSpec::Log(spec) = &mut line.source {
+        spec.connection_ref = "dept".into();
+        spec.heartbeat_interval_ms = 200;
+    }
+    platform.store.provision_line(line.clone()).await.unwrap();
+    let queue = queue_name("platform");
+    let subscription = subscription(
+        &line,
+        Some(queue.clone()),
+        granted(&[("id", MaskingRule::none()), ("id_number", keep_last(4))]),
+    );
+    platform
+        .store
+        .provision_subscription(subscription.clone())
+        .await
+        .unwrap();
+    let publisher = Arc::new(QueuePublisher::new(rabbit_config(&amqp_url())).unwrap());
+    let stop = CancellationToken::new();
+    let _stop_on_exit = stop.clone().drop_guard();
+    for _ in 0..2 {
+        let runners = platform.runners(config.clone(), Some(publisher.clone()));
+        for task in runners.background(stop.clone()) {
+            tokio::spawn(task);
+        }
+    }
+    eventually(PATIENCE, "the line streams", || async {
+        let now = platform.store.line(line.id).await.unwrap()?;
+        (now.state == LineState::Streaming).then_some(())
+    })
+    .await;
+
+    source
+        .exec(
+            "INSERT INTO marriage_registration \
+             SELECT i, 'name ' || i, '3301021990010' || lpad(i::text, 5, '0'), '331102' \
+             FROM generate_series(1, 50) AS i",
+        )
+        .await;
+    let taken = take(&queue, 50).await;
+    assert_eq!(taken.len(), 50, "each row once, though two instances run");
+    let records: Vec<pb::ChangeRecord> = taken
+        .iter()
+        .map(|m| pb::ChangeRecord::decode(m.delivery.data.as_slice()).unwrap())
+        .collect();
+    assert_eq!(
+        text(&records[49], "id_number").as_deref(),
+        Some("**************0050")
+    );
+    let last = records[49].position;
+    eventually(PATIENCE, "the line's position is confirmed", || async {
+        let runtime = platform.store.runtime(line.id).await.unwrap();
+        (runtime.confirmed_position >= last).then_some(())
+    })
+    .await;
+    let slot = zhongtai_exchange::domain::line::default_source_object_name(line.id);
+    eventually(PATIENCE, "the slot is confirmed", || async {
+        (source.confirmed_flush(&slot).await? >= last).then_some(())
+    })
+    .await;
+    assert_eq!(
+        platform
+            .count(&format!(
+                "SELECT COUNT(*) FROM journal_changes WHERE line_id = '{}'",
+                line.id
+            ))
+            .await,
+        50,
+        "every change journaled once"
+    );
+    assert_eq!(
+        platform
+            .count(&format!(
+                "SELECT COUNT(*) FROM journal_deliveries WHERE subscription_id = '{}'",
+                subscription.id
+            ))
+            .await,
+        50
+    );
+}

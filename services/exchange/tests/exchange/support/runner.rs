@@ -818,3 +818,75 @@ impl Rig {
         )
     }
 }
+
+/// The platform side for real: a migrated PostgreSQL database with the
+/// lines store and the journal runners write to.
+pub struct Platform {
+    pub database: zhongtai_testkit::TestDatabase,
+    pub db: sea_orm::DatabaseConnection,
+    pub store: Arc<zhongtai_exchange::store::SeaLines>,
+    pub journal: Arc<dyn Journal>,
+}
+
+impl Platform {
+    pub async fn create(config: &ExchangeConfig) -> Self {
+        let database = zhongtai_testkit::TestDatabase::create().await;
+        let db = zhongtai_store::connect(&zhongtai_store::StoreConfig {
+            url: database.url().to_owned(),
+            ..zhongtai_store::StoreConfig::default()
+        })
+        .await
+        .unwrap();
+        zhongtai_store::migrate::<zhongtai_exchange::migration::Migrator>(&db)
+            .await
+            .unwrap();
+        let outbox = Arc::new(tokio::sync::Notify::new());
+        let store = Arc::new(zhongtai_exchange::store::SeaLines::with_outbox(
+            db.clone(),
+            outbox.clone(),
+        ));
+        let journals =
+            zhongtai_exchange::journal::Journals::new(db.clone(), outbox, config.clone());
+        Self {
+            database,
+            db,
+            store,
+            journal: journals.journal(),
+        }
+    }
+
+    /// Runners on this platform reading log lines through the real capture.
+    pub fn runners(
+        &self,
+        config: ExchangeConfig,
+        queues: Option<Arc<QueuePublisher>>,
+    ) -> Arc<Runners> {
+        Arc::new(
+            Runners::new(RunnerParts {
+                store: self.store.clone(),
+                journal: self.journal.clone(),
+                enclaves: Arc::new(NoEnclaves),
+                enclave_sink: Arc::new(FlakySink::default()),
+                queues,
+                log_sources: Arc::new(zhongtai_exchange::capture::LogCapture::new(config.clone())),
+                config,
+                instance_id: Uuid::new_v4(),
+            })
+            .unwrap(),
+        )
+    }
+
+    pub async fn count(&self, sql: &str) -> i64 {
+        use sea_orm::ConnectionTrait;
+        let row = self
+            .db
+            .query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DatabaseBackend::Postgres,
+                sql.to_owned(),
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get_by_index::<i64>(0).unwrap()
+    }
+}
