@@ -683,6 +683,74 @@ async fn a_discrepant_window_also_publishes_a_mismatch() {
     );
 }
 
+#[tokio::test]
+async fn windows_still_open_or_settling_are_not_reported() {
+    let fixture = JournalFixture::postgres().await;
+    let subscription = fixture.subscribe(HOUSING_FUND, false, 1).await;
+    fixture.confirm(1).await;
+    let mut change = fixture.change(1);
+    change.hops.commit = Some(chrono::Utc::now());
+    change.hops.capture = change.hops.commit;
+    let delivery = fixture.delivery(subscription, &change, false);
+    fixture
+        .journal
+        .record(fixture.line_id, std::slice::from_ref(&change), &[delivery])
+        .await
+        .unwrap();
+    assert_eq!(fixture.journals.reconcile_due().await.unwrap(), 0);
+    assert_eq!(
+        fixture
+            .scalar("SELECT COUNT(*) FROM reconciliation_reports")
+            .await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn entries_older_than_the_retention_are_pruned() {
+    let fixture = JournalFixture::configured(Backend::postgres().await, |config| {
+        config.journal_retention_hours = 1;
+    })
+    .await;
+    let subscription = fixture.subscribe(HOUSING_FUND, false, 2).await;
+    fixture.confirm(2).await;
+    let mut old = fixture.change(1);
+    old.hops.commit = Some(fixture.window_start - TimeDelta::hours(2));
+    old.hops.capture = old.hops.commit;
+    let recent = fixture.change(2);
+    let deliveries = [
+        fixture.delivery(subscription, &old, false),
+        fixture.delivery(subscription, &recent, false),
+    ];
+    fixture
+        .journal
+        .record(fixture.line_id, &[old, recent], &deliveries)
+        .await
+        .unwrap();
+
+    fixture.journals.reconcile_due().await.unwrap();
+    assert_eq!(
+        fixture
+            .scalar("SELECT COUNT(*) FROM journal_changes WHERE position = 1")
+            .await,
+        0
+    );
+    assert_eq!(
+        fixture
+            .scalar("SELECT COUNT(*) FROM journal_deliveries WHERE position = 1")
+            .await,
+        0
+    );
+    assert_eq!(
+        fixture.scalar("SELECT COUNT(*) FROM journal_changes").await,
+        1
+    );
+    assert_eq!(
+        report(&fixture).await.verdict(),
+        pb::ReconciliationVerdict::Balanced
+    );
+}
+
 /// How fast the journal records: `cargo test -p zhongtai-exchange --test
 /// exchange journal_recording_rate -- --ignored --nocapture`.
 #[tokio::test]

@@ -58,6 +58,11 @@ pub struct JournalFixture {
 
 impl JournalFixture {
     pub async fn on(backend: Backend) -> Self {
+        Self::configured(backend, |_| {}).await
+    }
+
+    /// With the test settings changed by `adjust`.
+    pub async fn configured(backend: Backend, adjust: impl FnOnce(&mut ExchangeConfig)) -> Self {
         zhongtai_testkit::init_tracing();
         let config = StoreConfig {
             url: backend.url(),
@@ -65,11 +70,12 @@ impl JournalFixture {
         };
         let db = zhongtai_store::connect(&config).await.unwrap();
         zhongtai_store::migrate::<Migrator>(&db).await.unwrap();
-        let exchange = ExchangeConfig {
+        let mut exchange = ExchangeConfig {
             late_threshold_ms: LATE_THRESHOLD_MS,
             reconcile_window_secs: 60,
             ..ExchangeConfig::default()
         };
+        adjust(&mut exchange);
         let journals = Journals::new(db.clone(), Arc::new(tokio::sync::Notify::new()), exchange);
         let line_id = Uuid::now_v7();
         let now = Utc::now();
