@@ -39,8 +39,9 @@ pub(crate) async fn run(runners: Arc<Runners>, stop: CancellationToken) {
     let stop = stop.child_token();
     let _stop_tasks_when_dropped = stop.clone().drop_guard();
     let mut running: HashMap<Uuid, Running> = HashMap::new();
+    let mut refused: HashMap<Uuid, Instant> = HashMap::new();
     loop {
-        supervise(&runners, &mut running, &stop).await;
+        supervise(&runners, &mut running, &mut refused, &stop).await;
         if !sleep_unless_cancelled(tick, &stop).await {
             break;
         }
@@ -59,6 +60,9 @@ fn has_runner(line: &Line) -> bool {
 async fn supervise(
     runners: &Arc<Runners>,
     running: &mut HashMap<Uuid, Running>,
+    // Lines another instance holds, with when we last asked: asked again
+    // at lease-renewal pace rather than every round.
+    refused: &mut HashMap<Uuid, Instant>,
     stop: &CancellationToken,
 ) {
     let finished: Vec<Uuid> = running
@@ -93,37 +97,43 @@ async fn supervise(
     }
     let ttl = runners.parts.config.lease_ttl();
     let owner = runners.owner();
+    refused.retain(|id, _| wanted.contains_key(id));
     for (id, line) in wanted {
-        let due = running
-            .get(&id)
-            .is_none_or(|held| held.renewed_at.elapsed() >= ttl / 3);
+        let due = match running.get(&id) {
+            Some(held) => held.renewed_at.elapsed() >= ttl / 3,
+            None => refused.get(&id).is_none_or(|at| at.elapsed() >= ttl / 3),
+        };
         if !due {
             continue;
         }
         let until = Utc::now() + chrono::Duration::from_std(ttl).unwrap_or_default();
         match store.acquire_lease(id, &owner, until).await {
-            Ok(true) => match running.get_mut(&id) {
-                Some(held) => {
-                    held.lease_until = until;
-                    held.renewed_at = Instant::now();
+            Ok(true) => {
+                refused.remove(&id);
+                match running.get_mut(&id) {
+                    Some(held) => {
+                        held.lease_until = until;
+                        held.renewed_at = Instant::now();
+                    }
+                    None => {
+                        let line_stop = stop.child_token();
+                        let task =
+                            tokio::spawn(line_task::run(runners.clone(), line, line_stop.clone()));
+                        tracing::info!(line.id = %id, "running line");
+                        running.insert(
+                            id,
+                            Running {
+                                stop: line_stop,
+                                task,
+                                lease_until: until,
+                                renewed_at: Instant::now(),
+                            },
+                        );
+                    }
                 }
-                None => {
-                    let line_stop = stop.child_token();
-                    let task =
-                        tokio::spawn(line_task::run(runners.clone(), line, line_stop.clone()));
-                    tracing::info!(line.id = %id, "running line");
-                    running.insert(
-                        id,
-                        Running {
-                            stop: line_stop,
-                            task,
-                            lease_until: until,
-                            renewed_at: Instant::now(),
-                        },
-                    );
-                }
-            },
+            }
             Ok(false) => {
+                refused.insert(id, Instant::now());
                 if running.contains_key(&id) {
                     tracing::warn!(line.id = %id, "line lease lost to another instance");
                     stop_line(runners, running, id, false).await;
