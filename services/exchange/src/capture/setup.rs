@@ -18,6 +18,8 @@ pub struct TableInfo {
     pub key_columns: Vec<String>,
     /// From `pg_class.reltuples`; -1 when never analysed.
     pub estimated_rows: i64,
+    /// Its rows live in partitions.
+    pub partitioned: bool,
 }
 
 impl TableInfo {
@@ -75,7 +77,7 @@ pub async fn inspect_tables(
         let found = query(
             connection,
             &format!(
-                "SELECT c.oid, c.relreplident, c.reltuples::bigint FROM pg_class c \
+                "SELECT c.oid, c.relreplident, c.reltuples::bigint, c.relkind FROM pg_class c \
                  JOIN pg_namespace n ON n.oid = c.relnamespace \
                  WHERE n.nspname = {} AND c.relname = {} AND c.relkind IN ('r', 'p')",
                 quote_literal(&schema),
@@ -91,6 +93,7 @@ pub async fn inspect_tables(
         let oid = text(row, 0)?;
         let replica_identity = text(row, 1)?;
         let estimated_rows = text(row, 2)?.parse::<i64>().unwrap_or(-1).max(-1);
+        let partitioned = text(row, 3)? == "p";
 
         let primary_key = query(
             connection,
@@ -164,6 +167,7 @@ pub async fn inspect_tables(
             name: table.name.clone(),
             key_columns,
             estimated_rows,
+            partitioned,
         });
     }
     Ok(inspected)
@@ -198,10 +202,17 @@ pub async fn ensure_publication(
             .map(TableInfo::quoted)
             .collect::<Vec<_>>()
             .join(", ");
+        // Changes of a partitioned table would otherwise be named after
+        // the partition they landed in, which the line does not know.
+        let options = if tables.iter().any(|t| t.partitioned) {
+            " WITH (publish_via_partition_root = true)"
+        } else {
+            ""
+        };
         query(
             connection,
             &format!(
-                "CREATE PUBLICATION {} FOR TABLE {list}",
+                "CREATE PUBLICATION {} FOR TABLE {list}{options}",
                 quote_identifier(name)
             ),
         )
@@ -224,6 +235,36 @@ pub async fn ensure_publication(
             _ => None,
         })
         .collect();
+    if tables.iter().any(|t| t.partitioned) {
+        let via_root = query(
+            connection,
+            &format!(
+                "SELECT pubviaroot FROM pg_publication WHERE pubname = {}",
+                quote_literal(name)
+            ),
+        )
+        .await?;
+        let via_root = via_root
+            .rows
+            .first()
+            .and_then(|row| row.first().cloned().flatten());
+        if via_root.as_deref() != Some("t") {
+            if !owned {
+                return Err(FlowError::Permanent(format!(
+                    "publication {name} covers a partitioned table; it needs \
+                     publish_via_partition_root = true"
+                )));
+            }
+            query(
+                connection,
+                &format!(
+                    "ALTER PUBLICATION {} SET (publish_via_partition_root = true)",
+                    quote_identifier(name)
+                ),
+            )
+            .await?;
+        }
+    }
     let missing: Vec<&TableInfo> = tables
         .iter()
         .filter(|t| !covered.contains(&(t.schema.clone(), t.name.clone())))

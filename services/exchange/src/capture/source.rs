@@ -696,6 +696,7 @@ mod tests {
             name: "people".into(),
             key_columns: vec!["id".into()],
             estimated_rows: -1,
+            partitioned: false,
         };
         LogSource {
             line_id: Uuid::nil(),

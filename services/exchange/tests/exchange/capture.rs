@@ -690,3 +690,36 @@ async fn truncating_a_captured_table_fails_the_line_by_name() {
     );
     source.close().await;
 }
+
+#[tokio::test]
+async fn a_partitioned_table_is_captured_under_its_own_name() {
+    let dept = Department::create().await;
+    dept.exec(
+        "CREATE TABLE households (id int, district text, PRIMARY KEY (id, district)) \
+         PARTITION BY LIST (district);
+         CREATE TABLE households_lishui PARTITION OF households FOR VALUES IN ('lishui');
+         CREATE TABLE households_other PARTITION OF households DEFAULT;
+         INSERT INTO households VALUES (1, 'lishui');",
+    )
+    .await;
+    let mut source = dept
+        .open(Uuid::new_v4(), &spec(&["households"], true), resume(0))
+        .await
+        .unwrap();
+    let snapshot = next_batch(&mut source).await;
+    assert_eq!(snapshot.changes.len(), 1);
+    assert_eq!(snapshot.changes[0].table, "public.households");
+    dept.exec("INSERT INTO households VALUES (2, 'jinyun')")
+        .await;
+    let streamed = next_batch(&mut source).await;
+    let change = &streamed.changes[0];
+    assert_eq!(change.table, "public.households");
+    assert_eq!(
+        change.key,
+        [
+            Column::new("id", Value::Int(2)),
+            Column::new("district", Value::Text("jinyun".into()))
+        ]
+    );
+    source.close().await;
+}
