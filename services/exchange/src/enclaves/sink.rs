@@ -29,6 +29,21 @@ fn transient(error: impl std::fmt::Display) -> FlowError {
     FlowError::Transient(format!("enclave apply failed: {error}"))
 }
 
+/// A value the database refuses (SQLSTATE class 22, data exception: bad
+/// JSON, a number out of range) refuses again on every retry; anything else
+/// may pass later.
+fn apply_error(error: sea_orm::DbErr) -> FlowError {
+    use sea_orm::RuntimeErr;
+    if let sea_orm::DbErr::Exec(RuntimeErr::SqlxError(cause))
+    | sea_orm::DbErr::Query(RuntimeErr::SqlxError(cause)) = &error
+        && let sea_orm::sqlx::Error::Database(database) = cause.as_ref()
+        && database.code().is_some_and(|code| code.starts_with("22"))
+    {
+        return FlowError::Permanent(format!("a change cannot be stored: {database}"));
+    }
+    transient(error)
+}
+
 fn from_enclave_error(error: EnclaveError) -> FlowError {
     transient(error)
 }
@@ -159,7 +174,7 @@ impl DeliverySink for EnclaveSink {
             let effect =
                 data::apply_guarded(&txn, enclave.id, def, &change.key, after, change.order())
                     .await
-                    .map_err(transient)?;
+                    .map_err(apply_error)?;
             if effect {
                 let before = before.unwrap_or_else(|| change.before.clone());
                 logged.push(LoggedChange {
@@ -291,7 +306,7 @@ impl UpsertGroup {
             .map_err(transient)?;
         let applied = data::upsert_guarded_many(conn, enclave_id, def, &rows)
             .await
-            .map_err(transient)?;
+            .map_err(apply_error)?;
         for &at in &self.members {
             let change = &changes[at];
             let effect = applied.contains(&change.order());

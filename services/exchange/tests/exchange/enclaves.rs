@@ -541,6 +541,14 @@ async fn received_tables_grow_with_their_source_and_refuse_type_clashes() {
     let error = sink.accept(&subscription, &[clash]).await.unwrap_err();
     assert!(matches!(error, FlowError::Permanent(_)), "{error:?}");
 
+    // A value the database can never store is not retried forever.
+    let mut bad_json = resident_change(&subscription, 4, Operation::Update, 1, "a");
+    bad_json
+        .after
+        .push(Column::new("profile", Value::Json("{not json".into())));
+    let error = sink.accept(&subscription, &[bad_json]).await.unwrap_err();
+    assert!(matches!(error, FlowError::Permanent(_)), "{error:?}");
+
     let other = enclave_subscription(COUNTY, &enclave.id, "residents_copy");
     let error = sink
         .accept(
