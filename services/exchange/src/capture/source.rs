@@ -36,7 +36,7 @@ pub struct Resume {
 }
 
 /// Opens log sources on the configured source connections.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct LogCapture {
     config: ExchangeConfig,
 }

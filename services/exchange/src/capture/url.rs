@@ -133,6 +133,7 @@ fn decode(text: &str) -> Result<String, UrlError> {
         if bytes[index] == b'%' {
             let hex = bytes
                 .get(index + 1..index + 3)
+                .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
                 .and_then(|h| std::str::from_utf8(h).ok())
                 .and_then(|h| u8::from_str_radix(h, 16).ok())
                 .ok_or_else(|| UrlError("bad percent escape".into()))?;
@@ -178,6 +179,7 @@ mod tests {
             "postgres://h:notaport/d",
             "postgres:///d",
             "postgres://u%zz@h/d",
+            "postgres://u%+1@h/d",
             "postgres://h/d?sslmode=require",
             "postgres://u%00@h/d",
             "postgres://[::1/d",
