@@ -12,206 +12,21 @@ mod support;
 use std::time::Duration;
 
 use prost::Message;
-use prost_types::{Duration as ProtoDuration, Timestamp};
+use prost_types::Timestamp;
 use tonic::Code;
 use zhongtai_contracts::approval::v1 as approval;
-use zhongtai_contracts::approval::v1::approval_service_client::ApprovalServiceClient;
 use zhongtai_contracts::catalog::v1 as catalog;
-use zhongtai_contracts::catalog::v1::catalog_service_client::CatalogServiceClient;
-use zhongtai_contracts::common::v1::{FieldAccess, MaskingKind, MaskingRule, Period, Tenant};
+use zhongtai_contracts::common::v1::{FieldAccess, Period};
 use zhongtai_contracts::events::v1::{GrantApproved, GrantRevoked};
 use zhongtai_kit::Role;
-use zhongtai_mesh::MeshChannel;
 
+use support::data_sharing::{
+    CIVIL_AFFAIRS, DATA_BUREAU, HOUSING_FUND, approval_client, approve, catalog_client, keep_last,
+    my_task, register_marriage_data, request_id, set_up_data_access_review, tenant,
+};
 use support::{Mesh, Services, count, with_token};
 
-const CIVIL_AFFAIRS: &str = "331100/civil-affairs";
-const DATA_BUREAU: &str = "331100/data-bureau";
-const HOUSING_FUND: &str = "331100/housing-fund";
 const EVENT_WAIT: Duration = Duration::from_secs(30);
-
-fn tenant(key: &str) -> Tenant {
-    let (division, department) = key.split_once('/').unwrap();
-    Tenant {
-        division_code: division.into(),
-        department: department.into(),
-    }
-}
-
-fn request_id() -> String {
-    uuid::Uuid::new_v4().to_string()
-}
-
-fn approval_client(mesh: &Mesh) -> ApprovalServiceClient<MeshChannel> {
-    ApprovalServiceClient::new(mesh.channel("approval"))
-}
-
-fn catalog_client(mesh: &Mesh) -> CatalogServiceClient<MeshChannel> {
-    CatalogServiceClient::new(mesh.channel("catalog"))
-}
-
-/// The data bureau's one-off set-up: a joint review by the resource's owner
-/// (bound per request) and the bureau itself, behind a data-access item.
-async fn set_up_data_access_review(mesh: &Mesh) {
-    let token = mesh.security.token(DATA_BUREAU, &[Role::Operator]);
-    let mut approval = approval_client(mesh);
-    let process = approval
-        .create_process_definition(with_token(
-            approval::CreateProcessDefinitionRequest {
-                request_id: request_id(),
-                key: "data-access-review".into(),
-                name: "数据共享审批".into(),
-                stages: vec![approval::StageDefinition {
-                    key: "joint-review".into(),
-                    name: "联合审核".into(),
-                    kind: approval::StageKind::Joint as i32,
-                    assignees: vec![
-                        approval::Assignee {
-                            target: Some(approval::assignee::Target::Slot("owner".into())),
-                        },
-                        approval::Assignee {
-                            target: Some(approval::assignee::Target::DepartmentRole(
-                                approval::DepartmentRole {
-                                    tenant: Some(tenant(DATA_BUREAU)),
-                                    role: "approver".into(),
-                                },
-                            )),
-                        },
-                    ],
-                    sla: Some(approval::StageSla {
-                        duration: Some(ProtoDuration {
-                            seconds: 5 * 24 * 3600,
-                            nanos: 0,
-                        }),
-                        ..Default::default()
-                    }),
-                    ..Default::default()
-                }],
-                ..Default::default()
-            },
-            &token,
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .process_definition
-        .unwrap();
-    approval
-        .create_service_item(with_token(
-            approval::CreateServiceItemRequest {
-                request_id: request_id(),
-                code: "data-access".into(),
-                name: "数据共享申请".into(),
-                kind: approval::ServiceItemKind::DataAccess as i32,
-                process: Some(approval::ProcessRef {
-                    process_definition_id: process.id,
-                    version: 0,
-                }),
-                ..Default::default()
-            },
-            &token,
-        ))
-        .await
-        .unwrap();
-}
-
-fn field(
-    name: &str,
-    title: &str,
-    sensitivity: catalog::SensitivityLevel,
-) -> catalog::ResourceField {
-    catalog::ResourceField {
-        name: name.into(),
-        title: title.into(),
-        r#type: catalog::FieldType::String as i32,
-        sensitivity: sensitivity as i32,
-        ..Default::default()
-    }
-}
-
-fn keep_last(n: i32) -> MaskingRule {
-    MaskingRule {
-        kind: MaskingKind::Partial as i32,
-        keep_last: n,
-        ..Default::default()
-    }
-}
-
-async fn register_marriage_data(mesh: &Mesh) -> catalog::Resource {
-    use catalog::SensitivityLevel::{HighlySensitive, Internal, Sensitive};
-    let token = mesh.security.token(CIVIL_AFFAIRS, &[Role::Operator]);
-    let mut id_number = field("husband_id_number", "男方身份证号", HighlySensitive);
-    id_number.default_masking = Some(keep_last(4));
-    let mut registration_id = field("registration_id", "登记编号", Internal);
-    registration_id.primary_key = true;
-    catalog_client(mesh)
-        .register_resource(with_token(
-            catalog::RegisterResourceRequest {
-                request_id: request_id(),
-                resource: Some(catalog::Resource {
-                    code: "marriage-registration".into(),
-                    title: "婚姻登记信息".into(),
-                    description: "民政部门办理的结婚、离婚登记记录".into(),
-                    fields: vec![
-                        registration_id,
-                        field("husband_name", "男方姓名", Sensitive),
-                        id_number,
-                        field("registration_date", "登记日期", Internal),
-                    ],
-                    layer: catalog::ResourceLayer::Base as i32,
-                    sharing: catalog::SharingAttribute::Conditional as i32,
-                    sharing_conditions: "仅用于法定职责".into(),
-                    open: catalog::OpenAttribute::Closed as i32,
-                    update_frequency: catalog::UpdateFrequency::RealTime as i32,
-                    source_table: "public.marriage_registration".into(),
-                    tags: vec!["民政".into()],
-                    ..Default::default()
-                }),
-            },
-            &token,
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .resource
-        .unwrap()
-}
-
-/// The caller's one pending task in `application_id`.
-async fn my_task(mesh: &Mesh, token: &str, application_id: &str) -> String {
-    let tasks = approval_client(mesh)
-        .list_my_tasks(with_token(approval::ListMyTasksRequest::default(), token))
-        .await
-        .unwrap()
-        .into_inner()
-        .tasks;
-    let mine: Vec<_> = tasks
-        .into_iter()
-        .filter(|t| {
-            t.task
-                .as_ref()
-                .is_some_and(|task| task.application_id == application_id)
-        })
-        .collect();
-    assert_eq!(mine.len(), 1, "exactly one pending task: {mine:#?}");
-    mine[0].task.as_ref().unwrap().id.clone()
-}
-
-async fn approve(mesh: &Mesh, token: &str, application_id: &str) {
-    let task_id = my_task(mesh, token, application_id).await;
-    approval_client(mesh)
-        .approve_application(with_token(
-            approval::ApproveApplicationRequest {
-                request_id: request_id(),
-                application_id: application_id.into(),
-                task_id,
-                comment: "同意".into(),
-            },
-            token,
-        ))
-        .await
-        .unwrap();
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn access_request_runs_a_joint_approval_and_becomes_a_revocable_grant() {

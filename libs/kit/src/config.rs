@@ -92,6 +92,20 @@ impl Default for ExchangeConfig {
 }
 
 impl ExchangeConfig {
+    /// The masking key's bytes; `Err` says what is wrong with it.
+    pub fn masking_key_bytes(&self) -> Result<Vec<u8>, String> {
+        use base64::Engine as _;
+        let key = self.masking_key.expose().trim();
+        if key.is_empty() {
+            return Err("exchange.masking_key is required: set EXCHANGE_MASKING_KEY to the base64 \
+                        of 32 random bytes (e.g. `openssl rand -base64 32`)"
+                .into());
+        }
+        base64::engine::general_purpose::STANDARD
+            .decode(key)
+            .map_err(|_| "exchange.masking_key is not base64".to_string())
+    }
+
     /// The URL of source connection `name`, if configured.
     pub fn source_url(&self, name: &str) -> Option<&str> {
         let wanted = normalized_source_name(name);

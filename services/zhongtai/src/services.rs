@@ -84,13 +84,15 @@ impl ServiceName {
                 start(module, settings, platform, shutdown).await
             }
             ServiceName::Exchange => {
-                start(
-                    zhongtai_exchange::ExchangeModule::new(modules.exchange.clone(), settings.events.clone()),
-                    settings,
-                    platform,
-                    shutdown,
+                let module = zhongtai_exchange::ExchangeModule::new(
+                    modules.exchange.clone(),
+                    settings.events.clone(),
                 )
-                .await
+                .map_err(|e| ServiceError::Config {
+                    service: "exchange",
+                    message: e.to_string(),
+                })?;
+                start(module, settings, platform, shutdown).await
             }
             ServiceName::Gateway => {
                 start(

@@ -28,6 +28,9 @@ use zhongtai_mesh::{ChannelConfig, MeshChannel};
 use zhongtai_scenarios::Security;
 use zhongtai_testkit::{EtcdServer, TestDatabase, amqp_url, eventually};
 
+pub mod data_sharing;
+pub mod exchange;
+
 /// Which services a test needs.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Services {
@@ -49,6 +52,15 @@ pub struct Mesh {
 
 impl Mesh {
     pub async fn start(services: Services) -> Self {
+        Self::start_with(services, exchange_config()).await
+    }
+
+    /// A mesh whose exchange center runs with `exchange` (e.g. with source
+    /// connections to departments' databases).
+    pub async fn start_with(
+        services: Services,
+        exchange: zhongtai_kit::config::ExchangeConfig,
+    ) -> Self {
         zhongtai_testkit::init_tracing();
         let etcd = EtcdServer::start();
         let security = Security::new();
@@ -60,12 +72,12 @@ impl Mesh {
         };
         // Each mesh has its own exchange and queues: meshes of parallel
         // tests share the broker, never a queue.
-        let exchange = format!("zt-scenario-{}", uuid::Uuid::new_v4().simple());
+        let exchange_name = format!("zt-scenario-{}", uuid::Uuid::new_v4().simple());
         let events = EventsConfig {
             bus: BusKind::Rabbitmq,
             amqp_url: Secret::new(amqp_url()),
-            exchange: exchange.clone(),
-            queue_prefix: exchange,
+            exchange: exchange_name.clone(),
+            queue_prefix: exchange_name,
             ..EventsConfig::default()
         };
         let platform = Platform::connect(&mesh, &events, Some(security.client_tls()), &shutdown)
@@ -93,7 +105,8 @@ impl Mesh {
         this.add(zhongtai_catalog::CatalogModule::default()).await;
         if services == Services::All {
             this.add(certificate_module()).await;
-            let exchange = exchange_module(&this.events);
+            let exchange =
+                zhongtai_exchange::ExchangeModule::new(exchange, this.events.clone()).unwrap();
             this.add(exchange).await;
             this.add(zhongtai_gateway::GatewayModule).await;
         }
@@ -322,7 +335,7 @@ impl EventObserver {
 /// The exchange center with the test masking key, delivering through
 /// `events`' broker.
 pub fn exchange_module(events: &EventsConfig) -> zhongtai_exchange::ExchangeModule {
-    zhongtai_exchange::ExchangeModule::new(exchange_config(), events.clone())
+    zhongtai_exchange::ExchangeModule::new(exchange_config(), events.clone()).unwrap()
 }
 
 /// `[exchange]` settings for tests: the fixed masking key, short intervals.

@@ -1,0 +1,382 @@
+//! S1 and S4 across real services: a department's own PostgreSQL read
+//! through logical replication, delivered under a catalog grant — only the
+//! granted fields, masked as granted, in commit order — accounted for at
+//! every hop; and province data flowing into a city's enclave and on to a
+//! county's, with every cross-tenant read refused.
+
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns may panic: they are test code
+
+mod support;
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+use tonic::Code;
+use zhongtai_contracts::catalog::v1 as catalog;
+use zhongtai_contracts::exchange::v1 as pb;
+use zhongtai_contracts::exchange::v1::exchange_service_client::ExchangeServiceClient;
+use zhongtai_kit::Role;
+use zhongtai_mesh::MeshChannel;
+use zhongtai_testkit::{TestDatabase, amqp_url, eventually};
+
+use support::data_sharing::{
+    CIVIL_AFFAIRS, HOUSING_FUND, catalog_client, grant_access, register_marriage_data, request_id,
+    set_up_data_access_review,
+};
+use support::exchange::{QueueReader, exchange_client, line_status_when, text_of};
+use support::{Mesh, Services, exchange_config, with_token};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+async fn source_database() -> (TestDatabase, DatabaseConnection) {
+    let source = TestDatabase::create_source().await;
+    let db = sea_orm::Database::connect(source.url()).await.unwrap();
+    db.execute_unprepared(
+        "CREATE TABLE marriage_registration (
+             registration_id text PRIMARY KEY,
+             husband_name text NOT NULL,
+             husband_id_number text NOT NULL,
+             registration_date date NOT NULL,
+             region_code text NOT NULL)",
+    )
+    .await
+    .unwrap();
+    (source, db)
+}
+
+/// The source's current WAL position, for "everything up to here".
+async fn current_lsn(db: &DatabaseConnection) -> u64 {
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT pg_current_wal_lsn()::text AS lsn",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    lsn(&row.try_get::<String>("", "lsn").unwrap())
+}
+
+fn lsn(text: &str) -> u64 {
+    let (high, low) = text.split_once('/').unwrap();
+    (u64::from_str_radix(high, 16).unwrap() << 32) | u64::from_str_radix(low, 16).unwrap()
+}
+
+fn marriage_line(resource_id: &str) -> pb::Line {
+    pb::Line {
+        name: "marriage-registration-cdc".into(),
+        description: "婚姻登记 changes from civil affairs' own database".into(),
+        source: Some(pb::line::Source::LogSource(pb::LogSource {
+            connection_ref: "civil-affairs".into(),
+            tables: vec![pb::SourceTable {
+                schema: "public".into(),
+                name: "marriage_registration".into(),
+                key_columns: vec![],
+            }],
+            snapshot_mode: pb::SnapshotMode::Initial as i32,
+            ..Default::default()
+        })),
+        resource_id: resource_id.into(),
+        ..Default::default()
+    }
+}
+
+/// The line's reconciliation of `start..end`, once BALANCED (panics with
+/// the last report otherwise). A window is in progress until the late
+/// threshold has passed since its end.
+async fn reconciled(
+    exchange: &ExchangeServiceClient<MeshChannel>,
+    token: &str,
+    line_id: &str,
+    start: chrono::DateTime<chrono::Utc>,
+    end: chrono::DateTime<chrono::Utc>,
+) -> pb::ReconciliationReport {
+    let started = std::time::Instant::now();
+    loop {
+        let report = exchange
+            .clone()
+            .get_reconciliation_report(with_token(
+                pb::GetReconciliationReportRequest {
+                    line_id: line_id.into(),
+                    window_start_time: Some(zhongtai_kit::proto::timestamp(start)),
+                    window_end_time: Some(zhongtai_kit::proto::timestamp(end)),
+                    subscription_ids: vec![],
+                },
+                token,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .report
+            .unwrap();
+        if report.verdict() == pb::ReconciliationVerdict::Balanced {
+            return report;
+        }
+        assert!(started.elapsed() < WAIT, "never balanced: {report:#?}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+fn operation(record: &pb::ChangeRecord) -> pb::ChangeOperation {
+    record.operation()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s1_marriages_reach_the_housing_fund_granted_masked_and_in_order() {
+    let window_start = chrono::Utc::now() - chrono::Duration::seconds(1);
+    let (source, source_db) = source_database().await;
+    source_db
+        .execute_unprepared(
+            "INSERT INTO marriage_registration VALUES
+               ('M-0001', '张三', '330102199001011234', '2026-01-05', '331102')",
+        )
+        .await
+        .unwrap();
+    let mut config = exchange_config();
+    config
+        .sources
+        .insert("civil_affairs".into(), source.url().to_string().into());
+    let mesh = Mesh::start_with(Services::All, config).await;
+    set_up_data_access_review(&mesh).await;
+    let resource = register_marriage_data(&mesh).await;
+
+    // The housing-fund centre holds a grant for names, ID numbers (last 4
+    // kept) and dates.
+    let housing = mesh
+        .security
+        .token(HOUSING_FUND, &[Role::Operator, Role::Viewer]);
+    let grant_id = grant_access(
+        &mesh,
+        &housing,
+        CIVIL_AFFAIRS,
+        &resource.id,
+        &["husband_name", "husband_id_number", "registration_date"],
+        None,
+    )
+    .await;
+
+    // Civil affairs opens a line on its own database's log.
+    let civil = mesh.security.token(
+        CIVIL_AFFAIRS,
+        &[Role::Operator, Role::Viewer, Role::Auditor],
+    );
+    let mut exchange = exchange_client(&mesh);
+    let line = exchange
+        .create_line(with_token(
+            pb::CreateLineRequest {
+                request_id: request_id(),
+                line: Some(marriage_line(&resource.id)),
+            },
+            &civil,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .line
+        .unwrap();
+    let status = line_status_when(&exchange, &civil, &line.id, "streaming", WAIT, |s| {
+        s.line.as_ref().unwrap().state() == pb::LineState::Streaming
+    })
+    .await;
+    let snapshot = status.line.unwrap().snapshot.unwrap();
+    assert_eq!(snapshot.state(), pb::SnapshotState::Completed);
+    assert_eq!(snapshot.rows_done, 1, "{snapshot:#?}");
+
+    // The grant was provisioned as a durable queue of the housing fund's.
+    let subscription = eventually(WAIT, "grant provisioned", || {
+        let mut exchange = exchange.clone();
+        let request = with_token(
+            pb::ListSubscriptionsRequest {
+                grant_id: grant_id.clone(),
+                ..Default::default()
+            },
+            &housing,
+        );
+        async move {
+            let found = exchange.list_subscriptions(request).await.ok()?;
+            found
+                .into_inner()
+                .subscriptions
+                .into_iter()
+                .find(|s| s.state() == pb::SubscriptionState::Active)
+        }
+    })
+    .await;
+    assert_eq!(subscription.line_id, line.id);
+    let queue = subscription.queue.clone().unwrap().queue;
+    let mut reader = QueueReader::open(&amqp_url(), &queue).await;
+
+    // A new marriage, then a correction, then a deletion.
+    for statement in [
+        "INSERT INTO marriage_registration VALUES
+           ('M-0002', '李四', '330102199202022345', '2026-12-01', '331102')",
+        "UPDATE marriage_registration SET husband_name = '李四郎' WHERE registration_id = 'M-0002'",
+        "DELETE FROM marriage_registration WHERE registration_id = 'M-0002'",
+    ] {
+        source_db.execute_unprepared(statement).await.unwrap();
+    }
+    let mut received = Vec::new();
+    while received.len() < 3 {
+        let record = reader
+            .next(WAIT)
+            .await
+            .unwrap_or_else(|| panic!("only {} changes arrived: {received:#?}", received.len()));
+        if record.operation() != pb::ChangeOperation::Snapshot {
+            received.push(record);
+        }
+    }
+    let window_end = chrono::Utc::now();
+    let operations: Vec<_> = received.iter().map(operation).collect();
+    assert_eq!(
+        operations,
+        [
+            pb::ChangeOperation::Insert,
+            pb::ChangeOperation::Update,
+            pb::ChangeOperation::Delete
+        ]
+    );
+    assert!(
+        received.windows(2).all(|w| w[0].position < w[1].position),
+        "commit order"
+    );
+    let insert = &received[0];
+    let mut fields: Vec<_> = insert.after.iter().map(|c| c.name.as_str()).collect();
+    fields.sort_unstable();
+    assert_eq!(
+        fields,
+        ["husband_id_number", "husband_name", "registration_date"],
+        "only the granted fields"
+    );
+    assert_eq!(
+        text_of(&insert.after, "husband_id_number").unwrap(),
+        "**************2345"
+    );
+    assert_eq!(text_of(&insert.after, "husband_name").unwrap(), "李四");
+    assert_eq!(
+        text_of(&insert.after, "registration_date").unwrap(),
+        "2026-12-01"
+    );
+    let key = text_of(&insert.key, "registration_id").unwrap();
+    assert_ne!(key, "M-0002", "an ungranted key travels hashed");
+    assert_eq!(key.len(), 64);
+    assert_eq!(text_of(&received[1].key, "registration_id").unwrap(), key);
+    assert_eq!(
+        text_of(&received[1].after, "husband_name").unwrap(),
+        "李四郎"
+    );
+    assert_eq!(text_of(&received[2].key, "registration_id").unwrap(), key);
+    for record in &received {
+        assert_eq!(record.subscription_id, subscription.id);
+        assert_eq!(record.grant_id, grant_id);
+        let hops = record.hops.as_ref().unwrap();
+        assert!(hops.commit_time.is_some() && hops.capture_time.is_some());
+    }
+
+    // The record's trace shows each hop, for the owner.
+    let traces = exchange
+        .trace_record(with_token(
+            pb::TraceRecordRequest {
+                line_id: line.id.clone(),
+                locator: Some(pb::trace_record_request::Locator::Key(pb::RecordKey {
+                    table: "public.marriage_registration".into(),
+                    columns: vec![pb::ColumnValue {
+                        name: "registration_id".into(),
+                        value: Some(pb::column_value::Value::StringValue("M-0002".into())),
+                        unchanged: false,
+                    }],
+                })),
+            },
+            &civil,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .traces;
+    assert_eq!(traces.len(), 3, "{traces:#?}");
+    for trace in &traces {
+        let delivery = trace
+            .deliveries
+            .iter()
+            .find(|d| d.subscription_id == subscription.id)
+            .unwrap_or_else(|| panic!("no delivery to the housing fund: {trace:#?}"));
+        let hops = delivery.hops.as_ref().unwrap();
+        assert!(hops.commit_time.is_some() && hops.capture_time.is_some());
+        assert!(hops.publish_time.is_some(), "{delivery:#?}");
+    }
+
+    // The window reconciles: equal counts and checksums at every hop.
+    let report = reconciled(&exchange, &civil, &line.id, window_start, window_end).await;
+    let published = report
+        .tallies
+        .iter()
+        .find(|t| t.hop() == pb::Hop::Published && t.subscription_id == subscription.id)
+        .unwrap_or_else(|| panic!("no published tally: {report:#?}"));
+    assert!(published.count >= 3, "{report:#?}");
+    assert!(report.discrepancies.is_empty());
+
+    // Another tenant cannot see the line's accounting.
+    let stranger = mesh.security.token("331200/civil-affairs", &[Role::Viewer]);
+    let refused = exchange
+        .get_line(with_token(
+            pb::GetLineRequest {
+                id: line.id.clone(),
+            },
+            &stranger,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::NotFound, "{refused:?}");
+
+    // Revoking the grant stops delivery within seconds.
+    catalog_client(&mesh)
+        .revoke_grant(with_token(
+            catalog::RevokeGrantRequest {
+                id: grant_id.clone(),
+                reason: "loan closed".into(),
+            },
+            &civil,
+        ))
+        .await
+        .unwrap();
+    eventually(WAIT, "subscription revoked", || {
+        let mut exchange = exchange.clone();
+        let request = with_token(
+            pb::GetSubscriptionRequest {
+                id: subscription.id.clone(),
+            },
+            &housing,
+        );
+        async move {
+            let found = exchange.get_subscription(request).await.ok()?;
+            let subscription = found.into_inner().subscription?;
+            (subscription.state() == pb::SubscriptionState::Revoked).then_some(())
+        }
+    })
+    .await;
+    source_db
+        .execute_unprepared(
+            "INSERT INTO marriage_registration VALUES
+               ('M-0003', '王五', '330102199303033456', '2026-12-01', '331102')",
+        )
+        .await
+        .unwrap();
+    let after_insert = current_lsn(&source_db).await;
+    line_status_when(&exchange, &civil, &line.id, "past the insert", WAIT, |s| {
+        lsn(&s.confirmed_position) >= after_insert
+    })
+    .await;
+    let mut late = Vec::new();
+    while let Some(record) = reader.next(Duration::from_millis(500)).await {
+        if record.operation() != pb::ChangeOperation::Snapshot {
+            late.push(record);
+        }
+    }
+    let seen: HashSet<_> = late.iter().map(|r| r.change_id.clone()).collect();
+    assert!(
+        late.iter()
+            .all(|r| text_of(&r.after, "husband_name").as_deref() != Some("王五")),
+        "nothing after revocation: {seen:?}"
+    );
+    mesh.stop().await;
+}
