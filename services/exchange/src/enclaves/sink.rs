@@ -141,8 +141,10 @@ impl DeliverySink for EnclaveSink {
             tables.insert(name.clone(), plan.table);
         }
 
-        let mut effects = vec![false; changes.len()];
-        let mut logged = Vec::new();
+        let mut applied = Applied {
+            effects: vec![false; changes.len()],
+            ..Applied::default()
+        };
         let mut group = UpsertGroup::default();
         for (at, (change, name)) in changes.iter().zip(&names).enumerate() {
             let Some(def) = tables.get(name) else {
@@ -153,14 +155,7 @@ impl DeliverySink for EnclaveSink {
                 continue;
             }
             group
-                .flush(
-                    &txn,
-                    enclave.id,
-                    &tables,
-                    changes,
-                    &mut effects,
-                    &mut logged,
-                )
+                .flush(&txn, enclave.id, &tables, changes, &mut applied)
                 .await?;
             if group.takes(change, name, def) {
                 group.push(at, change, name);
@@ -176,8 +171,14 @@ impl DeliverySink for EnclaveSink {
                     .await
                     .map_err(apply_error)?;
             if effect {
+                *applied.deltas.entry(name.clone()).or_default() +=
+                    match (deleting, before.is_some()) {
+                        (false, false) => 1,
+                        (true, true) => -1,
+                        _ => 0,
+                    };
                 let before = before.unwrap_or_else(|| change.before.clone());
-                logged.push(LoggedChange {
+                applied.logged.push(LoggedChange {
                     table: name.clone(),
                     operation: change.operation,
                     key: change.key.clone(),
@@ -189,33 +190,27 @@ impl DeliverySink for EnclaveSink {
                     before,
                 });
             }
-            effects[at] = effect;
+            applied.effects[at] = effect;
         }
         group
-            .flush(
-                &txn,
-                enclave.id,
-                &tables,
-                changes,
-                &mut effects,
-                &mut logged,
-            )
+            .flush(&txn, enclave.id, &tables, changes, &mut applied)
             .await?;
         let commit_at = Utc::now();
-        store::append_changes(&txn, enclave.id, &logged, commit_at)
+        store::append_changes(&txn, enclave.id, &applied.logged, commit_at)
             .await
             .map_err(from_enclave_error)?;
-        for def in tables.values() {
-            store::refresh_row_count(&txn, enclave.id, def)
+        for (table, delta) in &applied.deltas {
+            store::adjust_row_count(&txn, enclave.id, table, *delta)
                 .await
                 .map_err(from_enclave_error)?;
         }
         txn.commit().await.map_err(transient)?;
         let applied_at = Utc::now();
-        if !logged.is_empty() {
+        if !applied.logged.is_empty() {
             self.store.changed().notify_waiters();
         }
-        Ok(effects
+        Ok(applied
+            .effects
             .into_iter()
             .map(|had_effect| Accepted {
                 published_at,
@@ -231,6 +226,17 @@ impl EnclaveSink {
     fn store_roles(&self) -> bool {
         self.store.roles_in_use()
     }
+}
+
+/// What applying a batch did.
+#[derive(Default)]
+struct Applied {
+    /// Per change, in batch order.
+    effects: Vec<bool>,
+    /// Changes that took effect, in order, for the change log.
+    logged: Vec<LoggedChange>,
+    /// Rows that came to life minus rows deleted, per table.
+    deltas: HashMap<String, i64>,
 }
 
 /// Consecutive upserts of one table with the same columns and distinct
@@ -275,8 +281,7 @@ impl UpsertGroup {
         enclave_id: uuid::Uuid,
         tables: &HashMap<String, TableDef>,
         changes: &[Change],
-        effects: &mut [bool],
-        logged: &mut Vec<LoggedChange>,
+        applied: &mut Applied,
     ) -> Result<(), FlowError> {
         if self.members.is_empty() {
             return Ok(());
@@ -304,21 +309,23 @@ impl UpsertGroup {
         let mut before = data::live_rows_by_key(conn, enclave_id, def, &keys)
             .await
             .map_err(transient)?;
-        let applied = data::upsert_guarded_many(conn, enclave_id, def, &rows)
+        let took_effect = data::upsert_guarded_many(conn, enclave_id, def, &rows)
             .await
             .map_err(apply_error)?;
         for &at in &self.members {
             let change = &changes[at];
-            let effect = applied.contains(&change.order());
-            effects[at] = effect;
+            let effect = took_effect.contains(&change.order());
+            applied.effects[at] = effect;
             if effect {
-                logged.push(LoggedChange {
+                let live = before.remove(&data::key_text(&change.key));
+                if live.is_none() {
+                    *applied.deltas.entry(self.table.clone()).or_default() += 1;
+                }
+                applied.logged.push(LoggedChange {
                     table: self.table.clone(),
                     operation: change.operation,
                     key: change.key.clone(),
-                    before: before
-                        .remove(&data::key_text(&change.key))
-                        .unwrap_or_else(|| change.before.clone()),
+                    before: live.unwrap_or_else(|| change.before.clone()),
                     after: change.after.clone(),
                 });
             }

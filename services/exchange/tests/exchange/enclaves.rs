@@ -475,6 +475,25 @@ async fn the_sink_applies_in_order_once_and_never_goes_back() {
     assert_eq!(ids(&rows), [1, 2]);
     assert_eq!(text_of(&rows[1], "name").as_deref(), Some("again"));
 
+    let tables = t
+        .api
+        .get_enclave(as_caller(
+            &county,
+            pb::GetEnclaveRequest {
+                id: enclave.id.clone(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .enclave
+        .unwrap()
+        .tables;
+    assert_eq!(
+        tables[0].row_count, 2,
+        "counted through deletes and re-inserts"
+    );
+
     // RECEIVED tables are not written through the API.
     let status = t
         .api
@@ -1136,6 +1155,31 @@ async fn the_largest_write_and_a_full_batch_apply_in_one_transaction_each() {
     assert_eq!(
         t.all_rows(&city, &enclave.id, "residents").await.len(),
         5_000
+    );
+    let mut counts: Vec<(String, i64)> = t
+        .api
+        .get_enclave(as_caller(
+            &city,
+            pb::GetEnclaveRequest {
+                id: enclave.id.clone(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .enclave
+        .unwrap()
+        .tables
+        .into_iter()
+        .map(|table| (table.name, table.row_count))
+        .collect();
+    counts.sort();
+    assert_eq!(
+        counts,
+        [
+            ("people".to_string(), 9_999),
+            ("residents".to_string(), 5_000)
+        ]
     );
     // Every applied change is in the log once, for onward backflow.
     assert_eq!(

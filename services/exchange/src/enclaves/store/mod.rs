@@ -277,6 +277,7 @@ impl EnclaveStore {
             .collect();
         let keys: Vec<Vec<Column>> = distinct.iter().map(|row| key_of(def, row)).collect();
         let mut before = data::live_rows_by_key(&txn, enclave_id, def, &keys).await?;
+        let mut delta = i64::try_from(keys.len() - before.len()).unwrap_or(0);
         data::upsert_many(&txn, enclave_id, def, &distinct).await?;
         for (row, key) in distinct.iter().zip(keys) {
             let before = before.remove(&data::key_text(&key));
@@ -308,7 +309,8 @@ impl EnclaveStore {
         }
         let now = Utc::now();
         append_changes(&txn, enclave_id, &logged, now).await?;
-        refresh_row_count(&txn, enclave_id, def).await?;
+        delta -= deleted;
+        adjust_row_count(&txn, enclave_id, &def.name, delta).await?;
         let upserted = i64::try_from(upserts.len()).unwrap_or(i64::MAX);
         enclave_write_request::Entity::insert(
             enclave_write_request::Model {
@@ -584,19 +586,24 @@ pub async fn append_changes<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Keeps the table's row count as of this write.
-pub async fn refresh_row_count<C: ConnectionTrait>(
+/// Moves the table's row count by `delta` (rows that came to life minus
+/// rows deleted), without counting the table.
+pub async fn adjust_row_count<C: ConnectionTrait>(
     conn: &C,
     enclave_id: Uuid,
-    def: &TableDef,
+    table: &str,
+    delta: i64,
 ) -> Result<(), EnclaveError> {
-    let count = data::count_rows(conn, enclave_id, def).await?;
+    if delta == 0 {
+        return Ok(());
+    }
     let row = children::<enclave_table::Entity>()
         .filter(enclave_table::Column::EnclaveId.eq(enclave_id.to_string()))
-        .filter(enclave_table::Column::Name.eq(def.name.clone()))
+        .filter(enclave_table::Column::Name.eq(table))
         .one(conn)
         .await?;
     if let Some(row) = row {
+        let count = row.row_count.saturating_add(delta).max(0);
         let mut active = row.into_active_model();
         active.row_count = Set(count);
         active.updated_at = Set(Utc::now());
