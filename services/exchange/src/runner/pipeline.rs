@@ -153,11 +153,13 @@ impl Runners {
             .collect();
         self.deliver_shares(cache, line, &mut shares, patience)
             .await?;
+        let delivered_at = Instant::now();
         let records = delivery_records(&fresh, &shares);
         self.patiently(patience, || async {
             self.parts.journal.record(line.id, &fresh, &records).await
         })
         .await?;
+        let journaled_at = Instant::now();
         let updates = delivered_updates(&shares);
         advance(runtime, &fresh, batch.confirm_position, Utc::now());
         // Both only need to be durable before the source is confirmed, not
@@ -172,6 +174,14 @@ impl Runners {
         let (delivered, saved) = tokio::join!(record_delivered, self.save(line, runtime, patience));
         delivered?;
         saved?;
+        tracing::debug!(
+            line.id = %line.id,
+            changes = fresh.len(),
+            deliver_ms = (delivered_at - started).as_millis(),
+            journal_ms = (journaled_at - delivered_at).as_millis(),
+            store_ms = journaled_at.elapsed().as_millis(),
+            "batch delivered"
+        );
         observe(line.id, &fresh, &shares, started);
         Ok(())
     }
