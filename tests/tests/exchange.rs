@@ -21,11 +21,11 @@ use zhongtai_mesh::MeshChannel;
 use zhongtai_testkit::{TestDatabase, amqp_url, eventually};
 
 use support::data_sharing::{
-    CIVIL_AFFAIRS, HOUSING_FUND, catalog_client, grant_access, register_marriage_data, request_id,
-    set_up_data_access_review,
+    CIVIL_AFFAIRS, HOUSING_FUND, catalog_client, grant_access, register_marriage_data,
+    register_resource, request_id, set_up_data_access_review,
 };
-use support::exchange::{QueueReader, exchange_client, line_status_when, text_of};
-use support::{Mesh, Services, exchange_config, with_token};
+use support::exchange::{QueueReader, enclave_client, exchange_client, line_status_when, text_of};
+use support::{Mesh, Services, count, exchange_config, with_token};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -378,5 +378,348 @@ async fn s1_marriages_reach_the_housing_fund_granted_masked_and_in_order() {
             .all(|r| text_of(&r.after, "husband_name").as_deref() != Some("王五")),
         "nothing after revocation: {seen:?}"
     );
+    mesh.stop().await;
+}
+
+const PROVINCE: &str = "330000/public-security";
+const CITY: &str = "331100/data-bureau";
+const COUNTY: &str = "331121/data-bureau";
+const OTHER_CITY: &str = "331200/data-bureau";
+
+fn text_value(name: &str, value: &str) -> pb::ColumnValue {
+    pb::ColumnValue {
+        name: name.into(),
+        value: Some(pb::column_value::Value::StringValue(value.into())),
+        unchanged: false,
+    }
+}
+
+async fn create_enclave(mesh: &Mesh, token: &str, name: &str) -> pb::Enclave {
+    enclave_client(mesh)
+        .create_enclave(with_token(
+            pb::CreateEnclaveRequest {
+                request_id: request_id(),
+                name: name.into(),
+            },
+            token,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .enclave
+        .unwrap()
+}
+
+/// Region codes of the rows of an enclave table, sorted.
+async fn regions(mesh: &Mesh, token: &str, enclave_id: &str, table: &str) -> Vec<String> {
+    let rows = enclave_client(mesh)
+        .query_enclave_rows(with_token(
+            pb::QueryEnclaveRowsRequest {
+                enclave_id: enclave_id.into(),
+                table: table.into(),
+                ..Default::default()
+            },
+            token,
+        ))
+        .await
+        .map(|r| r.into_inner().rows)
+        .unwrap_or_default();
+    let mut regions: Vec<String> = rows
+        .iter()
+        .filter_map(|row| text_of(&row.columns, "region_code"))
+        .collect();
+    regions.sort();
+    regions
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s4_province_data_flows_back_to_a_city_and_on_to_a_county() {
+    let province_db = TestDatabase::create_source().await;
+    let source = sea_orm::Database::connect(province_db.url()).await.unwrap();
+    source
+        .execute_unprepared(
+            "CREATE TABLE households (
+                 household_id text PRIMARY KEY,
+                 head_name text NOT NULL,
+                 region_code text NOT NULL)",
+        )
+        .await
+        .unwrap();
+    let mut config = exchange_config();
+    config
+        .sources
+        .insert("province".into(), province_db.url().to_string().into());
+    let mesh = Mesh::start_with(Services::All, config).await;
+    support::data_sharing::set_up_data_access_review_of(&mesh, "330000/data-bureau").await;
+    let resource = register_resource(
+        &mesh,
+        PROVINCE,
+        "households",
+        "户籍人口",
+        &[
+            ("household_id", "户号"),
+            ("head_name", "户主姓名"),
+            ("region_code", "行政区划"),
+        ],
+        "public.households",
+    )
+    .await;
+    let city = mesh
+        .security
+        .token(CITY, &[Role::Admin, Role::Operator, Role::Viewer]);
+    let county = mesh
+        .security
+        .token(COUNTY, &[Role::Admin, Role::Operator, Role::Viewer]);
+    let other_city = mesh
+        .security
+        .token(OTHER_CITY, &[Role::Admin, Role::Operator, Role::Viewer]);
+    let city_enclave = create_enclave(&mesh, &city, "丽水市数据飞地").await;
+    let county_enclave = create_enclave(&mesh, &county, "缙云县数据飞地").await;
+    let other_enclave = create_enclave(&mesh, &other_city, "温州市数据飞地").await;
+
+    // The province grants the city the rows under 331100.
+    let grant_id = grant_access(
+        &mesh,
+        &city,
+        PROVINCE,
+        &resource.id,
+        &["household_id", "head_name", "region_code"],
+        Some(zhongtai_contracts::common::v1::RowFilter {
+            conditions: vec![zhongtai_contracts::common::v1::RowCondition {
+                field: "region_code".into(),
+                operator: zhongtai_contracts::common::v1::RowOperator::WithinDivision as i32,
+                values: vec!["331100".into()],
+            }],
+        }),
+    )
+    .await;
+    let province = mesh
+        .security
+        .token(PROVINCE, &[Role::Operator, Role::Viewer]);
+    let mut exchange = exchange_client(&mesh);
+    let line = exchange
+        .create_line(with_token(
+            pb::CreateLineRequest {
+                request_id: request_id(),
+                line: Some(pb::Line {
+                    name: "households-cdc".into(),
+                    source: Some(pb::line::Source::LogSource(pb::LogSource {
+                        connection_ref: "province".into(),
+                        tables: vec![pb::SourceTable {
+                            schema: "public".into(),
+                            name: "households".into(),
+                            key_columns: vec![],
+                        }],
+                        snapshot_mode: pb::SnapshotMode::Initial as i32,
+                        ..Default::default()
+                    })),
+                    resource_id: resource.id.clone(),
+                    ..Default::default()
+                }),
+            },
+            &province,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .line
+        .unwrap();
+    let subscribed = eventually(WAIT, "the city subscribes its enclave", || {
+        let mut exchange = exchange.clone();
+        let request = with_token(
+            pb::CreateSubscriptionRequest {
+                request_id: format!("city-enclave-{}", line.id),
+                line_id: line.id.clone(),
+                grant_id: grant_id.clone(),
+                queue: None,
+                enclave: Some(pb::EnclaveDelivery {
+                    enclave_id: city_enclave.id.clone(),
+                    table: "households".into(),
+                }),
+            },
+            &city,
+        );
+        async move { exchange.create_subscription(request).await.ok() }
+    })
+    .await
+    .into_inner()
+    .subscription
+    .unwrap();
+    assert_eq!(subscribed.state(), pb::SubscriptionState::Active);
+    line_status_when(&exchange, &province, &line.id, "streaming", WAIT, |s| {
+        s.line.as_ref().unwrap().state() == pb::LineState::Streaming
+    })
+    .await;
+    source
+        .execute_unprepared(
+            "INSERT INTO households VALUES
+               ('H-1', '张三', '331102'),
+               ('H-2', '李四', '331121'),
+               ('H-3', '王五', '331202')",
+        )
+        .await
+        .unwrap();
+    let wanted = vec!["331102".to_string(), "331121".to_string()];
+    eventually(WAIT, "the city's enclave receives its rows", || {
+        let (mesh, city, id) = (&mesh, city.clone(), city_enclave.id.clone());
+        let wanted = wanted.clone();
+        async move { (regions(mesh, &city, &id, "households").await == wanted).then_some(()) }
+    })
+    .await;
+
+    // The city loads its own table beside the province's.
+    let mut enclaves = enclave_client(&mesh);
+    enclaves
+        .create_enclave_table(with_token(
+            pb::CreateEnclaveTableRequest {
+                enclave_id: city_enclave.id.clone(),
+                name: "elder_care_visits".into(),
+                columns: vec![
+                    pb::EnclaveColumn {
+                        name: "visit_id".into(),
+                        r#type: pb::EnclaveColumnType::Text as i32,
+                        nullable: false,
+                    },
+                    pb::EnclaveColumn {
+                        name: "region_code".into(),
+                        r#type: pb::EnclaveColumnType::Text as i32,
+                        nullable: false,
+                    },
+                ],
+                key_columns: vec!["visit_id".into()],
+            },
+            &city,
+        ))
+        .await
+        .unwrap();
+    enclaves
+        .write_enclave_rows(with_token(
+            pb::WriteEnclaveRowsRequest {
+                request_id: request_id(),
+                enclave_id: city_enclave.id.clone(),
+                table: "elder_care_visits".into(),
+                upserts: vec![pb::EnclaveRow {
+                    columns: vec![
+                        text_value("visit_id", "V-1"),
+                        text_value("region_code", "331102"),
+                    ],
+                }],
+                deletes: vec![],
+            },
+            &city,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        regions(&mesh, &city, &city_enclave.id, "elder_care_visits").await,
+        ["331102"]
+    );
+
+    // It backflows the county's slice of the province's rows on.
+    enclaves
+        .add_backflow_rule(with_token(
+            pb::AddBackflowRuleRequest {
+                request_id: request_id(),
+                enclave_id: city_enclave.id.clone(),
+                rule: Some(pb::BackflowRule {
+                    source_table: "households".into(),
+                    target_tenant: Some(support::data_sharing::tenant(COUNTY)),
+                    target_enclave_id: county_enclave.id.clone(),
+                    target_table: "households".into(),
+                    row_filter: Some(zhongtai_contracts::common::v1::RowFilter {
+                        conditions: vec![zhongtai_contracts::common::v1::RowCondition {
+                            field: "region_code".into(),
+                            operator: zhongtai_contracts::common::v1::RowOperator::WithinDivision
+                                as i32,
+                            values: vec!["331121".into()],
+                        }],
+                    }),
+                    ..Default::default()
+                }),
+            },
+            &city,
+        ))
+        .await
+        .unwrap();
+    eventually(WAIT, "the county sees its rows", || {
+        let (mesh, county, id) = (&mesh, county.clone(), county_enclave.id.clone());
+        async move { (regions(mesh, &county, &id, "households").await == ["331121"]).then_some(()) }
+    })
+    .await;
+    // …continuously: a new county household reaches it through both hops.
+    source
+        .execute_unprepared("INSERT INTO households VALUES ('H-4', '赵六', '331121')")
+        .await
+        .unwrap();
+    eventually(WAIT, "the cascade carries new rows", || {
+        let (mesh, county, id) = (&mesh, county.clone(), county_enclave.id.clone());
+        async move {
+            (regions(mesh, &county, &id, "households").await == ["331121", "331121"]).then_some(())
+        }
+    })
+    .await;
+    assert!(
+        regions(&mesh, &other_city, &other_enclave.id, "households")
+            .await
+            .is_empty(),
+        "another city received nothing"
+    );
+
+    // Nobody reads another tenant's enclave, through any call.
+    for (token, enclave_id) in [
+        (&county, &city_enclave.id),
+        (&city, &county_enclave.id),
+        (&city, &other_enclave.id),
+    ] {
+        let refused = enclaves
+            .query_enclave_rows(with_token(
+                pb::QueryEnclaveRowsRequest {
+                    enclave_id: enclave_id.clone(),
+                    table: "households".into(),
+                    ..Default::default()
+                },
+                token,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::NotFound, "{refused:?}");
+        let refused = enclaves
+            .get_enclave(with_token(
+                pb::GetEnclaveRequest {
+                    id: enclave_id.clone(),
+                },
+                token,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::NotFound, "{refused:?}");
+    }
+    let refused = enclaves
+        .write_enclave_rows(with_token(
+            pb::WriteEnclaveRowsRequest {
+                request_id: request_id(),
+                enclave_id: city_enclave.id.clone(),
+                table: "elder_care_visits".into(),
+                upserts: vec![pb::EnclaveRow {
+                    columns: vec![
+                        text_value("visit_id", "V-2"),
+                        text_value("region_code", "331121"),
+                    ],
+                }],
+                deletes: vec![],
+            },
+            &county,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::NotFound);
+    // Every refusal was recorded for audit.
+    let exchange_db = mesh.db("exchange").await;
+    let refusals = count(
+        &exchange_db,
+        "event_outbox WHERE event_type = 'exchange.enclave.access_refused'",
+    )
+    .await;
+    assert_eq!(refusals, 7, "three enclaves × query and get, and one write");
     mesh.stop().await;
 }

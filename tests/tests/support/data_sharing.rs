@@ -40,7 +40,13 @@ pub fn catalog_client(mesh: &Mesh) -> CatalogServiceClient<MeshChannel> {
 /// The data bureau's one-off set-up: a joint review by the resource's owner
 /// (bound per request) and the bureau itself, behind a data-access item.
 pub async fn set_up_data_access_review(mesh: &Mesh) {
-    let token = mesh.security.token(DATA_BUREAU, &[Role::Operator]);
+    set_up_data_access_review_of(mesh, DATA_BUREAU).await;
+}
+
+/// The same review, set up by the data bureau `bureau` (a tenant key) for
+/// the resources of its division.
+pub async fn set_up_data_access_review_of(mesh: &Mesh, bureau: &str) {
+    let token = mesh.security.token(bureau, &[Role::Operator]);
     let mut approval = approval_client(mesh);
     let process = approval
         .create_process_definition(with_token(
@@ -59,7 +65,7 @@ pub async fn set_up_data_access_review(mesh: &Mesh) {
                         approval::Assignee {
                             target: Some(approval::assignee::Target::DepartmentRole(
                                 approval::DepartmentRole {
-                                    tenant: Some(tenant(DATA_BUREAU)),
+                                    tenant: Some(tenant(bureau)),
                                     role: "approver".into(),
                                 },
                             )),
@@ -246,7 +252,7 @@ pub async fn grant_access(
     let application_id = requested.application_id.clone();
     approve(
         mesh,
-        &mesh.security.token(DATA_BUREAU, &[Role::Approver]),
+        &mesh.security.token(&data_bureau_of(owner), &[Role::Approver]),
         &application_id,
     )
     .await;
@@ -279,4 +285,57 @@ pub async fn grant_access(
         },
     )
     .await
+}
+
+/// Registers a resource of `owner` (a tenant key) with text `fields`, the
+/// first of them its primary key, read from `source_table`.
+pub async fn register_resource(
+    mesh: &Mesh,
+    owner: &str,
+    code: &str,
+    title: &str,
+    fields: &[(&str, &str)],
+    source_table: &str,
+) -> catalog::Resource {
+    let token = mesh.security.token(owner, &[Role::Operator]);
+    let fields = fields
+        .iter()
+        .enumerate()
+        .map(|(i, (name, title))| {
+            let mut field = field(name, title, catalog::SensitivityLevel::Internal);
+            field.primary_key = i == 0;
+            field
+        })
+        .collect();
+    catalog_client(mesh)
+        .register_resource(with_token(
+            catalog::RegisterResourceRequest {
+                request_id: request_id(),
+                resource: Some(catalog::Resource {
+                    code: code.into(),
+                    title: title.into(),
+                    description: format!("{title}（测试数据）"),
+                    fields,
+                    layer: catalog::ResourceLayer::Base as i32,
+                    sharing: catalog::SharingAttribute::Conditional as i32,
+                    sharing_conditions: "仅用于法定职责".into(),
+                    open: catalog::OpenAttribute::Closed as i32,
+                    update_frequency: catalog::UpdateFrequency::RealTime as i32,
+                    source_table: source_table.into(),
+                    ..Default::default()
+                }),
+            },
+            &token,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .resource
+        .unwrap()
+}
+
+/// The data bureau of `owner`'s division, which reviews its resources.
+pub fn data_bureau_of(owner: &str) -> String {
+    let division = owner.split_once('/').map_or(owner, |(division, _)| division);
+    format!("{division}/data-bureau")
 }
