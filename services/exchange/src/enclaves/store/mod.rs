@@ -467,17 +467,24 @@ impl EnclaveStore {
     }
 }
 
-/// CREATE ROLE needs a privilege the center's database user may lack.
+/// CREATE ROLE and CREATE SCHEMA need privileges the center's database
+/// user may lack; say which, and how to proceed.
 fn role_refusal(error: DbErr, roles: bool) -> EnclaveError {
     let text = error.to_string();
-    if roles && (text.contains("permission denied") || text.contains("42501")) {
+    if !text.contains("permission denied") {
+        return EnclaveError::from(error);
+    }
+    if roles && text.contains("create role") {
         EnclaveError::Precondition(
             "the center's database user may not create roles: grant it CREATEROLE, or set \
              exchange.enclave_roles = false"
                 .into(),
         )
     } else {
-        EnclaveError::from(error)
+        EnclaveError::Precondition(format!(
+            "the center's database user may not set up the enclave's schema ({text}): grant it \
+             CREATE on the database"
+        ))
     }
 }
 
