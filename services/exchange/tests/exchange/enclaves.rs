@@ -888,6 +888,22 @@ async fn a_backflow_rule_provisions_its_line_and_subscription_once() {
         t.provisioner.retired.lock().unwrap().clone(),
         [Uuid::parse_str(&rule.line_id).unwrap()]
     );
+    // Removing again changes nothing more; another tenant cannot remove.
+    let remove = pb::RemoveBackflowRuleRequest {
+        enclave_id: city_enclave.id.clone(),
+        rule_id: rule.id.clone(),
+    };
+    t.api
+        .remove_backflow_rule(as_caller(&city, remove.clone()))
+        .await
+        .unwrap();
+    assert_eq!(t.provisioner.retired.lock().unwrap().len(), 1);
+    let status = t
+        .api
+        .remove_backflow_rule(as_caller(&caller(COUNTY), remove))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::NotFound);
     let events = t
         .count(
             "SELECT COUNT(*) FROM event_outbox WHERE event_type IN \
