@@ -38,6 +38,20 @@
 //! held one waits in memory, nothing is confirmed), for every subscriber
 //! of the line; the line's state and reason stay as they are. Resuming the
 //! subscription lets the line go on within a refresh interval.
+//!
+//! # Queue messages
+//!
+//! Each change a subscription receives is one persistent message on its
+//! durable queue: a prost-encoded `zhongtai.exchange.v1.ChangeRecord`
+//! (projected and masked for that subscription), the change id as message
+//! id, and the headers [`LINE_HEADER`], [`SUBSCRIPTION_HEADER`] and
+//! [`POSITION_HEADER`]. A redelivered change carries the same message id.
+//!
+//! # Push lines
+//!
+//! A pushed batch gets one attempt: a failing sink or a paused subscription
+//! is reported to the producer (as a transient error), which sends the
+//! batch again; what the cursor already holds is skipped then.
 
 mod line_task;
 mod log_capture;
@@ -48,6 +62,8 @@ mod supervisor;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+
+pub use sinks::{LINE_HEADER, POSITION_HEADER, SUBSCRIPTION_HEADER};
 
 use async_trait::async_trait;
 use base64::Engine;
