@@ -97,9 +97,11 @@ impl ExchangeConfig {
         use base64::Engine as _;
         let key = self.masking_key.expose().trim();
         if key.is_empty() {
-            return Err("exchange.masking_key is required: set EXCHANGE_MASKING_KEY to the base64 \
+            return Err(
+                "exchange.masking_key is required: set EXCHANGE_MASKING_KEY to the base64 \
                         of 32 random bytes (e.g. `openssl rand -base64 32`)"
-                .into());
+                    .into(),
+            );
         }
         base64::engine::general_purpose::STANDARD
             .decode(key)
@@ -928,7 +930,13 @@ impl Validate for ExchangeConfig {
                 );
             }
         }
-        check_range(problems, "exchange.lease_ttl_ms", self.lease_ttl_ms, 1000, 600_000);
+        check_range(
+            problems,
+            "exchange.lease_ttl_ms",
+            self.lease_ttl_ms,
+            1000,
+            600_000,
+        );
         check_range(
             problems,
             "exchange.refresh_interval_ms",

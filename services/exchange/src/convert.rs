@@ -190,8 +190,7 @@ pub mod policy {
     use zhongtai_contracts::common::v1 as common;
 
     use crate::domain::policy::{
-        DeliveryPolicy, FieldAccess, MaskingKind, MaskingRule, RowCondition, RowFilter,
-        RowOperator,
+        DeliveryPolicy, FieldAccess, MaskingKind, MaskingRule, RowCondition, RowFilter, RowOperator,
     };
 
     /// A contract masking rule; `Err` names what is wrong, for the caller's

@@ -252,7 +252,9 @@ pub async fn grant_access(
     let application_id = requested.application_id.clone();
     approve(
         mesh,
-        &mesh.security.token(&data_bureau_of(owner), &[Role::Approver]),
+        &mesh
+            .security
+            .token(&data_bureau_of(owner), &[Role::Approver]),
         &application_id,
     )
     .await;
@@ -336,6 +338,8 @@ pub async fn register_resource(
 
 /// The data bureau of `owner`'s division, which reviews its resources.
 pub fn data_bureau_of(owner: &str) -> String {
-    let division = owner.split_once('/').map_or(owner, |(division, _)| division);
+    let division = owner
+        .split_once('/')
+        .map_or(owner, |(division, _)| division);
     format!("{division}/data-bureau")
 }

@@ -317,9 +317,6 @@ mod tests {
     #[test]
     fn change_ids_name_line_position_and_index() {
         let c = change(42, "x");
-        assert_eq!(
-            c.change_id(),
-            "00000000-0000-0000-0000-000000000000:42:0"
-        );
+        assert_eq!(c.change_id(), "00000000-0000-0000-0000-000000000000:42:0");
     }
 }
