@@ -378,6 +378,31 @@ async fn s1_marriages_reach_the_housing_fund_granted_masked_and_in_order() {
             .all(|r| text_of(&r.after, "husband_name").as_deref() != Some("王五")),
         "nothing after revocation: {seen:?}"
     );
+
+    // Deleting the line gives the department's database its slot back.
+    exchange
+        .delete_line(with_token(
+            pb::DeleteLineRequest {
+                id: line.id.clone(),
+                force: true,
+            },
+            &civil,
+        ))
+        .await
+        .unwrap();
+    eventually(WAIT, "slot and publication dropped", || {
+        let source_db = source_db.clone();
+        async move {
+            let slots = support::count(
+                &source_db,
+                "pg_replication_slots WHERE database = current_database()",
+            )
+            .await;
+            let publications = support::count(&source_db, "pg_publication").await;
+            (slots == 0 && publications == 0).then_some(())
+        }
+    })
+    .await;
     mesh.stop().await;
 }
 

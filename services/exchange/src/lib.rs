@@ -21,6 +21,7 @@ pub mod exchange_service;
 pub mod journal;
 pub mod lines;
 pub mod migration;
+mod release;
 pub mod runner;
 pub mod store;
 
@@ -111,7 +112,12 @@ impl Center {
     pub fn background(&self, stop: CancellationToken) -> Vec<BackgroundTask> {
         let mut tasks = self.runners.background(stop.clone());
         tasks.extend(self.journals.background(stop.clone()));
-        tasks.extend(lines::grants::background(self.store.clone(), stop));
+        tasks.extend(lines::grants::background(self.store.clone(), stop.clone()));
+        tasks.extend(release::background(
+            self.store.clone(),
+            capture::LogCapture::new(self.config.clone()),
+            stop,
+        ));
         tasks
     }
 }

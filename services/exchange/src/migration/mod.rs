@@ -4,6 +4,7 @@ mod m0001_lines;
 mod m0002_lines_subscriptions;
 mod m0003_journal;
 mod m0004_enclaves;
+mod m0005_source_release;
 
 use sea_orm_migration::prelude::*;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_lines_subscriptions::Migration),
             Box::new(m0003_journal::Migration),
             Box::new(m0004_enclaves::Migration),
+            Box::new(m0005_source_release::Migration),
         ]
     }
 }

@@ -66,6 +66,8 @@ pub mod line_runtime {
         pub lease_owner: Option<String>,
         pub lease_until: Option<DateTimeUtc>,
         pub updated_at: DateTimeUtc,
+        /// When a deleted line's slot and publication were dropped.
+        pub source_released_at: Option<DateTimeUtc>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -4,6 +4,7 @@ pub mod entities;
 pub mod grants;
 mod lines;
 mod platform;
+mod release;
 mod rows;
 mod runner;
 mod subscriptions;

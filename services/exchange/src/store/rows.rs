@@ -137,6 +137,7 @@ pub(super) fn new_runtime_row(
         lease_owner: None,
         lease_until: None,
         updated_at: now,
+        source_released_at: None,
     })
 }
 

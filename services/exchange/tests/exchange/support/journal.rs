@@ -144,6 +144,7 @@ impl JournalFixture {
             lease_owner: None,
             lease_until: None,
             updated_at: Utc::now(),
+            source_released_at: None,
         }
         .into_active_model()
         .insert(&self.db)
