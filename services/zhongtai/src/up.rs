@@ -155,7 +155,23 @@ fn embedded_modules(data_dir: &Path) -> anyhow::Result<ModuleSettings> {
     modules.certificate.key_encryption_key =
         data_dir_secret(&data_dir.join(KEY_ENCRYPTION_KEY_FILE))?.into();
     modules.exchange.masking_key = data_dir_secret(&data_dir.join(MASKING_KEY_FILE))?.into();
+    modules.exchange.sources = exchange_sources(std::env::vars());
     Ok(modules)
+}
+
+/// Source databases for exchange lines, named as `zhongtai serve exchange`
+/// names them: `ZHONGTAI_EXCHANGE__SOURCES__<NAME>=postgres://…`. A log line
+/// needs a PostgreSQL source even when the platform itself runs on SQLite.
+fn exchange_sources(
+    variables: impl Iterator<Item = (String, String)>,
+) -> std::collections::BTreeMap<String, zhongtai_kit::Secret<String>> {
+    const PREFIX: &str = "ZHONGTAI_EXCHANGE__SOURCES__";
+    variables
+        .filter_map(|(name, url)| {
+            let source = name.strip_prefix(PREFIX)?.to_ascii_lowercase();
+            (!source.is_empty()).then(|| (source, url.into()))
+        })
+        .collect()
 }
 
 /// The base64 of 32 random bytes kept at `path`, made on first use.
@@ -225,4 +241,26 @@ fn print_banner(endpoints: &Endpoints, data_dir: &Path) {
     println!(
         "Token: export ZHONGTAI_TOKEN=$(zhongtai token issue --tenant 331100 --dept housing-fund --role operator)"
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exchange_sources_come_from_their_variables() {
+        let sources = exchange_sources(
+            [
+                (
+                    "ZHONGTAI_EXCHANGE__SOURCES__CIVIL_AFFAIRS".to_string(),
+                    "postgres://u@db/civil".to_string(),
+                ),
+                ("ZHONGTAI_EXCHANGE__SOURCES__".to_string(), "x".to_string()),
+                ("DATABASE_URL".to_string(), "postgres://other".to_string()),
+            ]
+            .into_iter(),
+        );
+        assert_eq!(sources.len(), 1);
+        assert_eq!(sources["civil_affairs"].expose(), "postgres://u@db/civil");
+    }
 }
