@@ -499,7 +499,7 @@ async fn s4_province_data_flows_back_to_a_city_and_on_to_a_county() {
         .security
         .token(OTHER_CITY, &[Role::Admin, Role::Operator, Role::Viewer]);
     let city_enclave = create_enclave(&mesh, &city, "丽水市数据飞地").await;
-    let county_enclave = create_enclave(&mesh, &county, "缙云县数据飞地").await;
+    let county_enclave = create_enclave(&mesh, &county, "青田县数据飞地").await;
     let other_enclave = create_enclave(&mesh, &other_city, "温州市数据飞地").await;
 
     // The province grants the city the rows under 331100.
