@@ -748,3 +748,144 @@ async fn s4_province_data_flows_back_to_a_city_and_on_to_a_county() {
     assert_eq!(refusals, 7, "three enclaves × query and get, and one write");
     mesh.stop().await;
 }
+
+fn log_line(name: &str, connection: &str, table: &str) -> pb::Line {
+    pb::Line {
+        name: name.into(),
+        source: Some(pb::line::Source::LogSource(pb::LogSource {
+            connection_ref: connection.into(),
+            tables: vec![pb::SourceTable {
+                schema: "public".into(),
+                name: table.into(),
+                key_columns: vec![],
+            }],
+            snapshot_mode: pb::SnapshotMode::Never as i32,
+            ..Default::default()
+        })),
+        ..Default::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broken_sources_put_a_clear_reason_on_the_line_and_nothing_crashes() {
+    let (source, source_db) = source_database().await;
+    source_db
+        .execute_unprepared("CREATE TABLE visits (visitor text, visited_at timestamptz)")
+        .await
+        .unwrap();
+    let mut config = exchange_config();
+    config
+        .sources
+        .insert("civil_affairs".into(), source.url().to_string().into());
+    let mesh = Mesh::start_with(Services::All, config).await;
+    let civil = mesh
+        .security
+        .token(CIVIL_AFFAIRS, &[Role::Operator, Role::Viewer]);
+    let exchange = exchange_client(&mesh);
+    let create = |line: pb::Line| {
+        let mut exchange = exchange.clone();
+        let civil = civil.clone();
+        async move {
+            exchange
+                .create_line(with_token(
+                    pb::CreateLineRequest {
+                        request_id: request_id(),
+                        line: Some(line),
+                    },
+                    &civil,
+                ))
+                .await
+                .unwrap()
+                .into_inner()
+                .line
+                .unwrap()
+                .id
+        }
+    };
+    let failed_with = |status: &pb::GetLineStatusResponse, reason: &str| {
+        let line = status.line.as_ref().unwrap();
+        line.state() == pb::LineState::Failed && line.state_reason.contains(reason)
+    };
+
+    // A table without a primary key is named.
+    let keyless = create(log_line("visits-cdc", "civil-affairs", "visits")).await;
+    line_status_when(
+        &exchange,
+        &civil,
+        &keyless,
+        "failed, naming the table",
+        WAIT,
+        |s| failed_with(s, "public.visits has no primary key"),
+    )
+    .await;
+    // A connection the center does not know says how to configure it.
+    let unknown = create(log_line("elsewhere-cdc", "health-commission", "visits")).await;
+    line_status_when(
+        &exchange,
+        &civil,
+        &unknown,
+        "failed, naming the setting",
+        WAIT,
+        |s| failed_with(s, "ZHONGTAI_EXCHANGE__SOURCES__HEALTH_COMMISSION"),
+    )
+    .await;
+
+    // A slot dropped behind a running line: changes after it cannot be
+    // recovered, and the line says so instead of silently skipping them.
+    let streaming = create(log_line(
+        "marriages-cdc",
+        "civil-affairs",
+        "marriage_registration",
+    ))
+    .await;
+    line_status_when(&exchange, &civil, &streaming, "streaming", WAIT, |s| {
+        s.line.as_ref().unwrap().state() == pb::LineState::Streaming
+    })
+    .await;
+    // The runner reconnects at once; end its session and drop the slot
+    // in one statement, retried until it lands between two connections.
+    let mut dropped = false;
+    for _ in 0..100 {
+        let attempt = source_db
+            .execute_unprepared(
+                "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots
+                  WHERE database = current_database() AND active_pid IS NOT NULL;
+                 SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots
+                  WHERE database = current_database()",
+            )
+            .await;
+        if attempt.is_ok() {
+            dropped = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(dropped, "the slot could be dropped");
+    source_db
+        .execute_unprepared(
+            "INSERT INTO marriage_registration VALUES
+               ('M-0009', '钱七', '330102199404044567', '2026-12-01', '331102')",
+        )
+        .await
+        .unwrap();
+    line_status_when(
+        &exchange,
+        &civil,
+        &streaming,
+        "failed, naming the slot",
+        WAIT,
+        |s| failed_with(s, "was dropped"),
+    )
+    .await;
+
+    // The center still serves.
+    let listed = exchange
+        .clone()
+        .list_lines(with_token(pb::ListLinesRequest::default(), &civil))
+        .await
+        .unwrap()
+        .into_inner()
+        .lines;
+    assert_eq!(listed.len(), 3);
+    mesh.stop().await;
+}
