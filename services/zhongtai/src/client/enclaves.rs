@@ -134,7 +134,7 @@ pub struct QueryArgs {
     table: String,
     /// A condition "field OP value", OP one of =, !=, in, >=, <, prefix,
     /// within (repeatable; every one must hold)
-    #[arg(long = "where", value_parser = query::condition)]
+    #[arg(long = "where", value_name = "CONDITION", value_parser = query::condition)]
     conditions: Vec<zhongtai_contracts::common::v1::RowCondition>,
     /// Columns to show (comma-separated; default all)
     #[arg(long, value_delimiter = ',')]
@@ -307,7 +307,7 @@ async fn query(args: QueryArgs) -> anyhow::Result<ExitCode> {
             enclave_id: args.id,
             table: args.table,
             row_filter,
-            columns: args.columns.clone(),
+            columns: args.columns.iter().map(|c| c.trim().to_string()).collect(),
         })
         .await
         .answer("query the enclave")?;

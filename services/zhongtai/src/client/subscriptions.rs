@@ -7,7 +7,6 @@ use clap::{ArgGroup, Args, Subcommand};
 use zhongtai_contracts::exchange::v1 as pb;
 
 use super::endpoints::TargetArgs;
-use super::exchange::numbers::grouped_unsigned;
 use super::flags::{PageArgs, RequestIdArg};
 use super::grants::{print_field_access, row_filter};
 use super::labels;
@@ -182,7 +181,7 @@ async fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
                 s.grant_id.clone(),
                 delivery(s),
                 state(s),
-                grouped_unsigned(s.delivered_position),
+                s.delivered_position.to_string(),
             ]
         })
         .collect();
@@ -262,7 +261,7 @@ fn show(subscription: &pb::Subscription, json: bool) -> anyhow::Result<ExitCode>
         ("rows", row_filter(subscription.row_filter.as_ref())),
         (
             "delivered position",
-            grouped_unsigned(subscription.delivered_position),
+            subscription.delivered_position.to_string(),
         ),
         ("created", labels::time(subscription.create_time.as_ref())),
         ("updated", labels::time(subscription.update_time.as_ref())),

@@ -26,6 +26,8 @@ struct Cli {
 #[derive(Default)]
 struct Center {
     line_states: Mutex<VecDeque<LineState>>,
+    /// The status call (counted from 1) answered UNAVAILABLE.
+    unavailable_at_call: Option<usize>,
     verdict: Mutex<ReconciliationVerdict>,
     cursor: Mutex<u64>,
     asked: Mutex<Vec<String>>,
@@ -49,7 +51,14 @@ impl ExchangeService for Shared {
         &self,
         request: Request<pb::GetLineStatusRequest>,
     ) -> Result<Response<pb::GetLineStatusResponse>, Status> {
-        held(&self.0.asked).push(format!("status {}", request.get_ref().id));
+        let call = {
+            let mut asked = held(&self.0.asked);
+            asked.push(format!("status {}", request.get_ref().id));
+            asked.len()
+        };
+        if self.0.unavailable_at_call == Some(call) {
+            return Err(Status::unavailable("the center is restarting"));
+        }
         let state = {
             let mut states = held(&self.0.line_states);
             if states.len() > 1 {
@@ -356,6 +365,24 @@ async fn status_watches_until_the_line_streams_or_fails() {
         .await
         .unwrap();
     assert_eq!(code, ExitCode::FAILURE);
+}
+
+#[tokio::test]
+async fn a_watch_outlasts_a_center_that_is_briefly_away() {
+    // The channel retries an idempotent call the center refused as
+    // unavailable; whatever it cannot hide, the watch reports and outlasts.
+    let restarting = Center {
+        line_states: Mutex::new([LineState::Snapshotting, LineState::Streaming].into()),
+        unavailable_at_call: Some(2),
+        ..Center::default()
+    };
+    let running = Running::start(restarting).await;
+    let code = running
+        .run(&["status", "l-1", "--watch", "--until-streaming"])
+        .await
+        .unwrap();
+    assert_eq!(code, ExitCode::SUCCESS);
+    assert_eq!(held(&running.center.asked).len(), 3);
 }
 
 #[tokio::test]

@@ -46,7 +46,27 @@ pub async fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
     }
     let mut first = true;
     loop {
-        let status = fetch(&mut client, &args.id).await?;
+        let answer = client
+            .get_line_status(pb::GetLineStatusRequest {
+                id: args.id.clone(),
+            })
+            .await;
+        let status = match answer {
+            // A center restarting mid-watch is what a watch is for: say so
+            // and keep watching.
+            Err(refusal) if !first && passes(refusal.code()) => {
+                eprintln!(
+                    "── {} ── no answer ({}); trying again",
+                    labels::time(Some(&now())),
+                    refusal.message()
+                );
+                if !wait().await {
+                    return Ok(ExitCode::SUCCESS);
+                }
+                continue;
+            }
+            answer => answer.answer("get the line's status")?,
+        };
         if !first && !args.json {
             emit("");
         }
@@ -66,11 +86,27 @@ pub async fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
                 _ => {}
             }
         }
-        tokio::select! {
-            _ = tokio::time::sleep(WATCH_INTERVAL) => {}
-            _ = tokio::signal::ctrl_c() => return Ok(ExitCode::SUCCESS),
+        if !wait().await {
+            return Ok(ExitCode::SUCCESS);
         }
     }
+}
+
+/// Waits a refresh interval; false when Ctrl-C came first.
+async fn wait() -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(WATCH_INTERVAL) => true,
+        _ = tokio::signal::ctrl_c() => false,
+    }
+}
+
+/// Failures that pass by themselves: the center or the network is briefly
+/// away.
+fn passes(code: tonic::Code) -> bool {
+    matches!(
+        code,
+        tonic::Code::Unavailable | tonic::Code::DeadlineExceeded | tonic::Code::Unknown
+    )
 }
 
 async fn fetch(client: &mut Exchange, id: &str) -> anyhow::Result<pb::GetLineStatusResponse> {
