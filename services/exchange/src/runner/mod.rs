@@ -66,7 +66,6 @@ use std::sync::{Arc, Mutex};
 pub use sinks::{LINE_HEADER, POSITION_HEADER, SUBSCRIPTION_HEADER};
 
 use async_trait::async_trait;
-use base64::Engine;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 use zhongtai_events::QueuePublisher;
@@ -125,19 +124,15 @@ pub struct Runners {
 impl Runners {
     /// Fails when the configured masking key is not base64.
     pub fn new(parts: RunnerParts) -> Result<Self, FlowError> {
-        let masking_key = Self::masking_key(&parts.config)?;
+        let masking_key = parts
+            .config
+            .masking_key_bytes()
+            .map_err(FlowError::Permanent)?;
         Ok(Self {
             parts,
             masking_key,
             lines: Mutex::new(HashMap::new()),
         })
-    }
-
-    /// The configured masking key's bytes; fails when it is not base64.
-    pub fn masking_key(config: &ExchangeConfig) -> Result<Vec<u8>, FlowError> {
-        base64::engine::general_purpose::STANDARD
-            .decode(config.masking_key.expose().as_bytes())
-            .map_err(|_| FlowError::Permanent("exchange.masking_key is not base64".into()))
     }
 
     /// The pipeline, for `PushChanges`.

@@ -14,7 +14,6 @@ use tokio::sync::Notify;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 use zhongtai_contracts::exchange::v1 as pb;
-use zhongtai_contracts::exchange::v1::exchange_service_server::ExchangeService;
 use zhongtai_kit::auth::caller;
 use zhongtai_kit::config::ExchangeConfig;
 use zhongtai_kit::proto::{page_query, page_response};
@@ -22,7 +21,7 @@ use zhongtai_kit::{ApiError, Caller, Validator};
 
 use super::convert::line_state;
 use crate::domain::ports::{Delivery, EnclaveDirectory};
-use crate::domain::{ExchangeError, Line, LineFilter, LineRepository, Subscription};
+use crate::domain::{ExchangeError, Line, LineFilter, Subscription};
 use crate::store::SeaLines;
 
 pub use super::convert::line_message;
@@ -238,34 +237,4 @@ fn line_filter(request: &pb::ListLinesRequest) -> Result<LineFilter, ApiError> {
         states,
         resource_id,
     })
-}
-
-/// `ListLines` over a [`LineRepository`] alone (the lines in the caller's
-/// read scope), for hosts that serve no other line RPC.
-pub struct ExchangeApi {
-    lines: Arc<dyn LineRepository>,
-}
-
-impl ExchangeApi {
-    pub fn new(lines: Arc<dyn LineRepository>) -> Self {
-        Self { lines }
-    }
-}
-
-#[tonic::async_trait]
-impl ExchangeService for ExchangeApi {
-    async fn list_lines(
-        &self,
-        request: Request<pb::ListLinesRequest>,
-    ) -> Result<Response<pb::ListLinesResponse>, Status> {
-        let scope = caller(&request)?.read_scope();
-        let request = request.into_inner();
-        let page = page_query(request.page.as_ref())?;
-        let filter = line_filter(&request)?;
-        let page = self.lines.list(&scope, &filter, &page).await?;
-        Ok(Response::new(pb::ListLinesResponse {
-            lines: page.items.iter().map(line_message).collect(),
-            page: Some(page_response(page.next_page_token)),
-        }))
-    }
 }
