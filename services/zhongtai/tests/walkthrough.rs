@@ -1481,3 +1481,97 @@ fn bad_certificate_files_flags_and_claims_exit_2_and_send_nothing() {
     );
     let _ = std::fs::remove_file(wrong_enum);
 }
+
+#[test]
+fn s4_in_miniature_a_city_backflows_its_countys_slice_of_its_own_table() {
+    let platform = Platform::start();
+    let city = platform.token_of("331100", "data-bureau", "admin", "li.ming");
+    let county = platform.token_of("331121", "data-bureau", "admin", "wu.fang");
+
+    let city_enclave = platform.json(&city, &["enclave", "create", "丽水市数据飞地"]);
+    let city_enclave = field(&city_enclave, "id").to_string();
+    platform.json(
+        &city,
+        &[
+            "enclave",
+            "table",
+            "create",
+            &city_enclave,
+            "-f",
+            &examples("exchange/household-subsidy-table.yaml"),
+        ],
+    );
+    let written = platform.json(
+        &city,
+        &[
+            "enclave",
+            "write",
+            &city_enclave,
+            "household_subsidy",
+            "-f",
+            &examples("exchange/household-subsidy-rows.yaml"),
+        ],
+    );
+    assert_eq!(written["upsertedCount"], "3", "{written}");
+    let county_enclave = platform.json(&county, &["enclave", "create", "青田县数据飞地"]);
+    let county_enclave = field(&county_enclave, "id").to_string();
+
+    let rule = std::fs::read_to_string(examples("exchange/backflow-331100-to-331121.yaml"))
+        .unwrap()
+        .replace("00000000-0000-0000-0000-000000000000", &county_enclave);
+    let rule = write_temp("backflow.yaml", &rule);
+    platform.json(
+        &city,
+        &[
+            "enclave",
+            "backflow",
+            "add",
+            &city_enclave,
+            "-f",
+            path_str(&rule),
+        ],
+    );
+    // The county's table appears with the first rows delivered.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let received = loop {
+        let output = platform.run(
+            &county,
+            &[
+                "enclave",
+                "query",
+                &county_enclave,
+                "household_subsidy",
+                "--json",
+            ],
+        );
+        if output.status.success() {
+            let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+            if value["rows"].as_array().is_some_and(|rows| rows.len() == 2) {
+                break value;
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the county's rows never arrived: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    let shown = received.to_string();
+    assert!(
+        shown.contains("331121") && !shown.contains("331102"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("**************4321") && !shown.contains("331121198203154321"),
+        "ID numbers masked except the last 4: {shown}"
+    );
+
+    // The county cannot read the city's enclave; it is not even found.
+    let (code, stderr) = platform.refused(
+        &county,
+        &["enclave", "query", &city_enclave, "household_subsidy"],
+    );
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("NOT_FOUND"), "{stderr}");
+}
