@@ -25,3 +25,14 @@ pub enum AuditError {
         record_id: uuid::Uuid,
     },
 }
+
+impl AuditError {
+    /// The database error behind this one, if a statement failed.
+    pub fn database(&self) -> Option<&sea_orm::DbErr> {
+        match self {
+            Self::Storage(error) => Some(error),
+            Self::Outbox(error) => error.database(),
+            _ => None,
+        }
+    }
+}

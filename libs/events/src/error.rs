@@ -60,6 +60,16 @@ pub enum EventError {
     Closed,
 }
 
+impl EventError {
+    /// The database error behind this one, if a statement failed.
+    pub fn database(&self) -> Option<&sea_orm::DbErr> {
+        match self {
+            Self::Database(error) => Some(error),
+            _ => None,
+        }
+    }
+}
+
 /// What a handler reports when it cannot process an event. The bus retries
 /// transient failures (with a delay, up to the subscription's
 /// `max_attempts`) and sends permanent ones straight to the dead-letter

@@ -17,6 +17,9 @@ use serde::{Deserialize, Deserializer, Serialize};
 use crate::secret::Secret;
 use zhongtai_telemetry::{LogFormat, TelemetryConfig};
 
+mod gateway;
+pub use gateway::GatewayConfig;
+
 /// Prefix of Zhongtai's own environment variables.
 pub const ENV_PREFIX: &str = "ZHONGTAI_";
 
@@ -35,6 +38,7 @@ pub struct ServeConfig {
     pub catalog: CatalogConfig,
     pub certificate: CertificateConfig,
     pub exchange: ExchangeConfig,
+    pub gateway: GatewayConfig,
 }
 
 /// Settings of the exchange center (`[exchange]`).
@@ -281,6 +285,10 @@ pub struct ServerConfig {
     /// Address of the HTTP endpoint serving `/metrics` and `/healthz`; none
     /// disables it.
     pub metrics_listen: Option<String>,
+    /// Address of a plaintext gRPC listener serving only the health
+    /// protocol, for probes that cannot present a mesh certificate
+    /// (kubelet's gRPC probes); none disables it.
+    pub probe_listen: Option<String>,
     /// Failure zone reported in discovery (e.g. the availability zone).
     pub zone: String,
     /// Relative share of traffic this instance should take.
@@ -304,6 +312,7 @@ impl Default for ServerConfig {
             listen: "0.0.0.0:50051".into(),
             advertise: None,
             metrics_listen: Some("0.0.0.0:9464".into()),
+            probe_listen: None,
             zone: "default".into(),
             weight: 100,
             max_message_bytes: 4 * 1024 * 1024,
@@ -619,7 +628,7 @@ where
 
 /// The conventional variable names operators and platforms already set, and
 /// the keys they fill.
-const TWELVE_FACTOR: [(&str, &str); 7] = [
+const TWELVE_FACTOR: [(&str, &str); 9] = [
     ("DATABASE_URL", "database.url"),
     ("ETCD_ENDPOINTS", "mesh.etcd_endpoints"),
     ("AMQP_URL", "events.amqp_url"),
@@ -630,6 +639,11 @@ const TWELVE_FACTOR: [(&str, &str); 7] = [
         "certificate.key_encryption_key",
     ),
     ("EXCHANGE_MASKING_KEY", "exchange.masking_key"),
+    (
+        "GATEWAY_SECRET_ENCRYPTION_KEY",
+        "gateway.secret_encryption_key",
+    ),
+    ("GATEWAY_TOKEN_SIGNING_KEY", "gateway.token_signing_key"),
 ];
 
 fn twelve_factor_env() -> Env {
@@ -730,6 +744,9 @@ impl Validate for ServerConfig {
         check_socket_addr(problems, "server.listen", &self.listen);
         if let Some(metrics) = &self.metrics_listen {
             check_socket_addr(problems, "server.metrics_listen", metrics);
+        }
+        if let Some(probe) = &self.probe_listen {
+            check_socket_addr(problems, "server.probe_listen", probe);
         }
         if let Some(advertise) = &self.advertise
             && advertise
@@ -894,6 +911,24 @@ impl Validate for TelemetrySettings {
     }
 }
 
+/// Configuration of a migration run (`zhongtai migrate <service>`): only
+/// the database and logs. Other sections a deployment sets for the service
+/// itself are accepted and ignored, so the migration step can share its
+/// environment.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MigrateConfig {
+    pub database: DatabaseConfig,
+    pub telemetry: TelemetrySettings,
+}
+
+impl Validate for MigrateConfig {
+    fn validate(&self, problems: &mut Vec<ConfigProblem>) {
+        self.database.validate(problems);
+        self.telemetry.validate(problems);
+    }
+}
+
 impl Validate for ServeConfig {
     fn validate(&self, problems: &mut Vec<ConfigProblem>) {
         self.server.validate(problems);
@@ -907,6 +942,7 @@ impl Validate for ServeConfig {
         self.catalog.validate(problems);
         self.certificate.validate(problems);
         self.exchange.validate(problems);
+        self.gateway.validate(problems);
     }
 }
 

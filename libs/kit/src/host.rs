@@ -87,6 +87,7 @@ pub struct ServiceHost {
     config: ServerConfig,
     listener: TcpListener,
     local_addr: SocketAddr,
+    probe_listener: Option<TcpListener>,
     priorities: Arc<dyn Fn(&str) -> Priority + Send + Sync>,
     access: Option<AccessLayer>,
     tls: Option<MeshTls>,
@@ -107,11 +108,25 @@ impl ServiceHost {
             address: config.listen.clone(),
             source,
         })?;
+        let probe_listener = match &config.probe_listen {
+            Some(address) => {
+                Some(
+                    TcpListener::bind(address)
+                        .await
+                        .map_err(|source| HostError::Bind {
+                            address: address.clone(),
+                            source,
+                        })?,
+                )
+            }
+            None => None,
+        };
         Ok(Self {
             service,
             config,
             listener,
             local_addr,
+            probe_listener,
             priorities: Arc::new(|_| Priority::Normal),
             access: None,
             tls: None,
@@ -168,7 +183,7 @@ impl ServiceHost {
     /// while healthy. Returns after the registration is revoked and in-flight
     /// requests drained (bounded by the drain timeout).
     pub async fn run(
-        self,
+        mut self,
         routes: ServiceRoutes,
         registry: Arc<dyn Registry>,
         shutdown: CancellationToken,
@@ -179,6 +194,12 @@ impl ServiceHost {
         } = routes;
         let (health, health_service) = tonic_health::server::health_reporter();
         set_status(&health, &names, ServingStatus::NotServing).await;
+        // Probes keep their answer until this server has drained and stopped.
+        let probe_stop = CancellationToken::new();
+        let _stop_probe_on_return = probe_stop.clone().drop_guard();
+        if let Some(listener) = self.probe_listener.take() {
+            tokio::spawn(serve_probe(listener, health_service.clone(), probe_stop));
+        }
         builder.add_service(health_service);
         // Reflection lists exactly this service's APIs plus the standard ones.
         let reflection = || {
@@ -285,7 +306,7 @@ impl ServiceHost {
         // tracing a call and for tests checking balancing.
         let instance_header = http::HeaderValue::from_str(&instance)
             .unwrap_or_else(|_| http::HeaderValue::from_static("unknown"));
-        let mut admission = AdmissionConfig::new(config.max_in_flight);
+        let mut admission = AdmissionConfig::new(config.max_in_flight).with_service(self.service);
         admission.classify = self.priorities;
         let layers = ServiceBuilder::new()
             .map_response(move |mut response: http::Response<_>| {
@@ -302,7 +323,7 @@ impl ServiceHost {
             .option_layer(
                 config
                     .rate_limit_per_second
-                    .map(|rate| RateLimitLayer::new(rate, rate.max(1))),
+                    .map(|rate| RateLimitLayer::new(rate, rate.max(1)).with_service(self.service)),
             )
             // Checks message length prefixes as the body streams in, so an
             // oversize message is refused before it is buffered.
@@ -310,7 +331,9 @@ impl ServiceHost {
             // Innermost, so a refused caller costs a token check and no more.
             .option_layer(self.access)
             .into_inner();
-        let incoming = tokio_stream::wrappers::TcpListenerStream::new(self.listener);
+        // Small answers go out at once instead of waiting on delayed ACKs.
+        let incoming =
+            tonic::transport::server::TcpIncoming::from(self.listener).with_nodelay(Some(true));
         let tls = self.tls;
         async move {
             let mut builder = tonic::transport::Server::builder();
@@ -377,4 +400,31 @@ fn instance_id(service: &str) -> String {
         .unwrap_or_else(|| "local".to_string());
     let suffix = uuid::Uuid::new_v4().simple().to_string();
     format!("{service}-{host}-{}", &suffix[..8])
+}
+
+/// The plaintext health-only listener of [`ServerConfig::probe_listen`]: it
+/// answers exactly what the service's own health service answers.
+async fn serve_probe<S>(listener: TcpListener, health: S, stop: CancellationToken)
+where
+    S: tower::Service<Request<Body>, Response = Response<Body>, Error = Infallible>
+        + NamedService
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+{
+    let address = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    tracing::info!(address = %address, "health probe listening (plaintext, health only)");
+    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    let served = tonic::transport::Server::builder()
+        .add_service(health)
+        .serve_with_incoming_shutdown(incoming, stop.cancelled_owned())
+        .await;
+    if let Err(error) = served {
+        tracing::warn!(%error, "health probe listener stopped");
+    }
 }

@@ -52,6 +52,12 @@ pub trait ServiceModule: Send + Sync + 'static {
         Vec::new()
     }
 
+    /// Ports the service serves besides its gRPC port, by name (the
+    /// gateway's HTTP front door, for example), already bound.
+    fn listeners(&self) -> Vec<(&'static str, SocketAddr)> {
+        Vec::new()
+    }
+
     /// Method priorities for load shedding (default: all Normal).
     fn priorities(&self) -> Arc<dyn Fn(&str) -> Priority + Send + Sync> {
         Arc::new(|_| Priority::Normal)
@@ -106,6 +112,11 @@ pub enum ServiceError {
         service: &'static str,
         message: String,
     },
+    #[error("{service}: cannot connect to the database: {source}")]
+    Database {
+        service: &'static str,
+        source: zhongtai_store::StoreError,
+    },
     #[error("{service}: database migration failed: {source}")]
     Migrate {
         service: &'static str,
@@ -123,6 +134,8 @@ pub enum ServiceError {
 pub struct RunningService {
     pub name: &'static str,
     pub local_addr: SocketAddr,
+    /// Its other listeners ([`ServiceModule::listeners`]).
+    pub listeners: Vec<(&'static str, SocketAddr)>,
     task: JoinHandle<Result<(), ServiceError>>,
 }
 
@@ -146,6 +159,7 @@ pub async fn start<M: ServiceModule>(
     platform: Platform,
     shutdown: CancellationToken,
 ) -> Result<RunningService, ServiceError> {
+    record_build_info(M::NAME);
     let mut host = ServiceHost::bind(M::NAME, settings.server.clone())
         .await?
         .with_priorities(module.priorities());
@@ -153,12 +167,78 @@ pub async fn start<M: ServiceModule>(
         host = host.with_tls(tls);
     }
     let local_addr = host.local_addr();
+    let listeners = module.listeners();
     let task = tokio::spawn(run(module, host, settings, platform, shutdown));
     Ok(RunningService {
         name: M::NAME,
         local_addr,
+        listeners,
         task,
     })
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelSet)]
+struct BuildLabels {
+    service: String,
+    version: String,
+}
+
+/// `zhongtai_build_info{service, version} 1` for every service this process
+/// runs, so dashboards can tell which build answers.
+fn record_build_info(service: &str) {
+    use prometheus_client::metrics::{family::Family, gauge::Gauge};
+    static BUILD_INFO: std::sync::LazyLock<Family<BuildLabels, Gauge>> =
+        std::sync::LazyLock::new(|| {
+            let family = Family::default();
+            zhongtai_telemetry::metrics::with_registry(|registry| {
+                registry.register(
+                    "zhongtai_build_info",
+                    "1 for each service this process runs, labelled with its version",
+                    family.clone(),
+                );
+            });
+            family
+        });
+    BUILD_INFO
+        .get_or_create(&BuildLabels {
+            service: service.to_string(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+        })
+        .set(1);
+}
+
+fn store_config(database: &DatabaseConfig) -> StoreConfig {
+    StoreConfig {
+        url: database.url.expose().clone(),
+        max_connections: database.max_connections,
+        connect_timeout: Duration::from_millis(database.connect_timeout_ms),
+        ..StoreConfig::default()
+    }
+}
+
+async fn apply_migrations<M: ServiceModule>(db: &DatabaseConnection) -> Result<(), ServiceError> {
+    zhongtai_store::migrate::<M::Migrator>(db)
+        .await
+        .map_err(|source| ServiceError::Migrate {
+            service: M::NAME,
+            source,
+        })
+}
+
+/// Connects to the service's database once and applies its pending
+/// migrations: the migration step of a deployment, run before new
+/// instances start. Instances migrate at start-up too; applied migrations
+/// are skipped.
+pub async fn migrate<M: ServiceModule>(database: &DatabaseConfig) -> Result<(), ServiceError> {
+    let db = zhongtai_store::connect(&store_config(database))
+        .await
+        .map_err(|source| ServiceError::Database {
+            service: M::NAME,
+            source,
+        })?;
+    let applied = apply_migrations::<M>(&db).await;
+    let _ = db.close().await;
+    applied
 }
 
 async fn run<M: ServiceModule>(
@@ -168,28 +248,19 @@ async fn run<M: ServiceModule>(
     platform: Platform,
     shutdown: CancellationToken,
 ) -> Result<(), ServiceError> {
-    let store = StoreConfig {
-        url: settings.database.url.expose().clone(),
-        max_connections: settings.database.max_connections,
-        connect_timeout: Duration::from_millis(settings.database.connect_timeout_ms),
-        ..StoreConfig::default()
-    };
+    let store = store_config(&settings.database);
     let Some(db) = retry_forever("database", &shutdown, || zhongtai_store::connect(&store)).await
     else {
         return Ok(());
     };
-    zhongtai_store::migrate::<M::Migrator>(&db)
-        .await
-        .map_err(|source| ServiceError::Migrate {
-            service: M::NAME,
-            source,
-        })?;
+    apply_migrations::<M>(&db).await?;
 
     let background = CancellationToken::new();
     let relay = Relay::new(
         db.clone(),
         platform.bus(),
         RelayConfig {
+            service: M::NAME.to_string(),
             batch_size: settings.events.relay_batch_size,
             poll_interval: Duration::from_millis(settings.events.relay_poll_ms),
             ..RelayConfig::default()
@@ -207,7 +278,8 @@ async fn run<M: ServiceModule>(
     let mut consumers = Vec::new();
     for (subscription, handler) in module.subscriptions(&ctx) {
         let name = subscription.name.clone();
-        let consumer = Consumer::notifying(db.clone(), handler, ctx.outbox_notifier());
+        let consumer =
+            Consumer::notifying(db.clone(), handler, ctx.outbox_notifier()).with_service(M::NAME);
         let handle = platform
             .bus()
             .subscribe(subscription, consumer)

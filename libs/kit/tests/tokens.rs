@@ -37,22 +37,53 @@ async fn verifier(source: JwksSource, leeway: Duration) -> TokenVerifier {
     )
 }
 
+/// Two issuers; the verifier trusts the JWKS file of the old one, which a
+/// test may rewrite.
+struct Rotation {
+    _old: tempfile::TempDir,
+    new: tempfile::TempDir,
+    old_issuer: DevIssuer,
+    new_issuer: DevIssuer,
+    jwks: std::path::PathBuf,
+    verifier: TokenVerifier,
+}
+
+impl Rotation {
+    async fn new() -> Self {
+        let old = tempfile::tempdir().unwrap();
+        let new = tempfile::tempdir().unwrap();
+        let old_issuer = DevIssuer::load_or_create(old.path()).unwrap();
+        let new_issuer = DevIssuer::load_or_create(new.path()).unwrap();
+        let jwks = DevIssuer::jwks_path(old.path());
+        let verifier = verifier(JwksSource::File(jwks.clone()), Duration::from_secs(60)).await;
+        Self {
+            _old: old,
+            new,
+            old_issuer,
+            new_issuer,
+            jwks,
+            verifier,
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_rotated_in_key_is_accepted_without_a_restart() {
-    let old = tempfile::tempdir().unwrap();
-    let new = tempfile::tempdir().unwrap();
-    let old_issuer = DevIssuer::load_or_create(old.path()).unwrap();
-    let new_issuer = DevIssuer::load_or_create(new.path()).unwrap();
-    let jwks = DevIssuer::jwks_path(old.path());
-    let verifier = verifier(JwksSource::File(jwks.clone()), Duration::from_secs(60)).await;
+    let rotation = Rotation::new().await;
+    let (old_issuer, new_issuer, verifier) = (
+        &rotation.old_issuer,
+        &rotation.new_issuer,
+        &rotation.verifier,
+    );
+    let (jwks, new) = (rotation.jwks.clone(), &rotation.new);
 
     let caller = verifier
-        .verify(&old_issuer.sign(&claims(&old_issuer)).unwrap())
+        .verify(&old_issuer.sign(&claims(old_issuer)).unwrap())
         .await
         .unwrap();
     assert_eq!(caller.subject, "alice");
     assert_eq!(caller.tenant, tenant());
-    let rotated = new_issuer.sign(&claims(&new_issuer)).unwrap();
+    let rotated = new_issuer.sign(&claims(new_issuer)).unwrap();
     assert!(matches!(
         verifier.verify(&rotated).await,
         Err(TokenError::UnknownKey(_))
@@ -72,7 +103,7 @@ async fn a_rotated_in_key_is_accepted_without_a_restart() {
     assert_eq!(verifier.verify(&rotated).await.unwrap().subject, "alice");
     assert!(
         verifier
-            .verify(&old_issuer.sign(&claims(&old_issuer)).unwrap())
+            .verify(&old_issuer.sign(&claims(old_issuer)).unwrap())
             .await
             .is_ok()
     );
@@ -150,4 +181,48 @@ async fn keys_are_fetched_from_a_jwks_url() {
     .await;
     let error = missing.err().unwrap().to_string();
     assert!(error.contains("404"), "{error}");
+}
+
+#[tokio::test]
+async fn a_token_accepted_before_is_refused_once_it_expires() {
+    let dir = tempfile::tempdir().unwrap();
+    let issuer = DevIssuer::load_or_create(dir.path()).unwrap();
+    let verifier = verifier(
+        JwksSource::File(DevIssuer::jwks_path(dir.path())),
+        Duration::ZERO,
+    )
+    .await;
+    let short = Claims {
+        exp: chrono::Utc::now().timestamp() + 1,
+        ..claims(&issuer)
+    };
+    let token = issuer.sign(&short).unwrap();
+    assert_eq!(verifier.verify(&token).await.unwrap().subject, "alice");
+    assert_eq!(verifier.verify(&token).await.unwrap().subject, "alice");
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert_eq!(verifier.verify(&token).await, Err(TokenError::Expired));
+}
+
+#[tokio::test]
+async fn a_token_accepted_before_is_refused_once_its_key_is_withdrawn() {
+    let rotation = Rotation::new().await;
+    let (old_issuer, new_issuer, verifier) = (
+        &rotation.old_issuer,
+        &rotation.new_issuer,
+        &rotation.verifier,
+    );
+    let (jwks, new) = (rotation.jwks.clone(), &rotation.new);
+    let token = old_issuer.sign(&claims(old_issuer)).unwrap();
+    assert!(verifier.verify(&token).await.is_ok());
+    assert!(verifier.verify(&token).await.is_ok(), "accepted again");
+
+    // The identity provider replaces the key; a token of the new one makes
+    // the set reload.
+    std::fs::copy(DevIssuer::jwks_path(new.path()), &jwks).unwrap();
+    let rotated = new_issuer.sign(&claims(new_issuer)).unwrap();
+    assert!(verifier.verify(&rotated).await.is_ok());
+    assert!(matches!(
+        verifier.verify(&token).await,
+        Err(TokenError::UnknownKey(_))
+    ));
 }

@@ -4,7 +4,9 @@
 //! balances, ejects dead instances, retries idempotent calls within a budget
 //! and enforces deadlines. The server side gets the layers that keep a
 //! service standing under load: [`MessageLimitLayer`], [`AdmissionLayer`]
-//! (priority load shedding) and [`RateLimitLayer`].
+//! (priority load shedding) and [`RateLimitLayer`]; a front door that
+//! admits calls itself uses [`AdaptiveLimiter`], and callers guard each
+//! backend with a [`CircuitBreaker`].
 //!
 //! ```text
 //! provider:  bind → serve → Registry::register ──▶ etcd {prefix}/{service}/{id}
@@ -26,7 +28,10 @@ mod rejection;
 pub mod server;
 pub mod tls;
 
-pub use client::{ChannelConfig, DeadlineLayer, DeadlineService, MeshChannel};
+pub use client::{
+    BreakerConfig, BreakerPermit, BreakerState, ChannelConfig, CircuitBreaker, CircuitOpen,
+    DeadlineLayer, DeadlineService, MeshChannel, SingleAttempt,
+};
 pub use error::{BoxError, MeshError};
 pub use instance::{DEFAULT_WEIGHT, EndpointSet, ServiceInstance};
 pub use methods::{is_retryable, is_streaming};
@@ -35,7 +40,8 @@ pub use registry::{
 };
 pub use rejection::ERROR_DOMAIN;
 pub use server::{
-    AdmissionConfig, AdmissionLayer, AdmissionService, MessageLimitLayer, MessageLimitService,
-    Priority, RateLimitLayer, RateLimitService,
+    AdaptiveConfig, AdaptiveLimiter, AdaptivePermit, AdmissionConfig, AdmissionLayer,
+    AdmissionService, MessageLimitLayer, MessageLimitService, Priority, RateLimitLayer,
+    RateLimitService, Shed,
 };
 pub use tls::{MeshTls, TlsError, TlsFiles};

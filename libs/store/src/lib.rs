@@ -9,7 +9,9 @@
 mod config;
 mod connect;
 mod error;
+mod transient;
 
 pub use config::{Backend, StoreConfig, redact_url};
 pub use connect::{begin_write, connect, migrate};
 pub use error::StoreError;
+pub use transient::{is_unavailable, is_unavailable_failure};

@@ -9,7 +9,9 @@
 mod etcd;
 mod health_server;
 mod postgres;
+mod postgres_node;
 mod rabbit;
+mod wal;
 
 use std::future::Future;
 use std::net::TcpListener;
@@ -19,7 +21,9 @@ use std::time::{Duration, Instant};
 pub use etcd::EtcdServer;
 pub use health_server::HealthServer;
 pub use postgres::TestDatabase;
+pub use postgres_node::PostgresNode;
 pub use rabbit::RabbitNode;
+pub use wal::{flushed_wal_position, parse_lsn};
 
 /// RabbitMQ URL for tests (`ZT_TEST_AMQP_URL`, default the local broker).
 pub fn amqp_url() -> String {

@@ -3,6 +3,7 @@
 //! handler's state changes, so a redelivered event has no second effect.
 
 mod inbox;
+pub(crate) mod metrics;
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -21,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::backoff::{Backoff, sleep_unless_cancelled};
 use crate::error::{EventError, HandlerError};
+use metrics::{EventOutcome, METRICS};
 
 /// Application code that reacts to events.
 #[async_trait::async_trait]
@@ -105,11 +107,14 @@ struct Inner {
 #[derive(Clone)]
 pub struct Consumer {
     inner: Arc<Inner>,
+    /// The `service` label of this consumer's metrics.
+    service: Arc<str>,
 }
 
 impl std::fmt::Debug for Consumer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Consumer")
+            .field("service", &self.service)
             .field("stats", &self.stats())
             .finish()
     }
@@ -139,6 +144,7 @@ impl Consumer {
         handler: Arc<dyn EventHandler>,
         outbox: Option<Arc<tokio::sync::Notify>>,
     ) -> Self {
+        metrics::register();
         Self {
             inner: Arc::new(Inner {
                 db,
@@ -146,7 +152,16 @@ impl Consumer {
                 counters: Counters::default(),
                 outbox,
             }),
+            service: Arc::from(""),
         }
+    }
+
+    /// Names the service this consumer belongs to, for its metrics
+    /// (`zhongtai_consumer_*{service}`; empty until named). The
+    /// subscription label is the consumer name each event is handled under.
+    pub fn with_service(mut self, service: &str) -> Self {
+        self.service = Arc::from(service);
+        self
     }
 
     /// Handles `envelope` once per `consumer_name`: a second call with the same
@@ -208,20 +223,18 @@ impl Consumer {
         consumer_name: &str,
         envelope: &EventEnvelope,
     ) -> Result<Outcome, Failure> {
-        let span = tracing::info_span!(
-            "event.handle",
-            consumer = %consumer_name,
-            event.id = %envelope.id,
-            event.r#type = %envelope.r#type,
-            event.subject = %envelope.subject,
-            otel.kind = "consumer",
-        );
-        zhongtai_telemetry::propagation::set_parent_from_map(&span, &envelope.trace_context);
+        let span = handling_span(consumer_name, envelope);
         let result = self
             .process_in_transaction(consumer_name, envelope)
             .instrument(span)
             .await;
         let counters = &self.inner.counters;
+        let outcome = match &result {
+            Ok(Outcome::Processed) => EventOutcome::Handled,
+            Ok(Outcome::Duplicate) => EventOutcome::Duplicate,
+            Err(_) => EventOutcome::Failed,
+        };
+        METRICS.observe(&self.service, consumer_name, envelope, outcome);
         match &result {
             Ok(Outcome::Processed) => {
                 counters.processed.fetch_add(1, Ordering::Relaxed);
@@ -327,6 +340,34 @@ impl Consumer {
             .dead_lettered
             .fetch_add(1, Ordering::Relaxed);
     }
+}
+
+/// The span the handler runs in. A bus that traces its deliveries (RabbitMQ's
+/// `consume` span) is current here and already continues the event's trace:
+/// the handling is its child. Otherwise (the in-process bus, direct calls)
+/// the handling is the consumer-side span and continues the trace recorded
+/// in the envelope.
+fn handling_span(consumer_name: &str, envelope: &EventEnvelope) -> tracing::Span {
+    use zhongtai_telemetry::propagation;
+
+    let in_delivery_span = propagation::current_trace_id().is_some_and(|current| {
+        propagation::trace_id_from_map(&envelope.trace_context)
+            .is_none_or(|recorded| recorded == current)
+    });
+    let name = format!("handle {}", envelope.r#type);
+    let span = tracing::info_span!(
+        "event.handle",
+        otel.name = name.as_str(),
+        otel.kind = if in_delivery_span { "internal" } else { "consumer" },
+        consumer = %consumer_name,
+        event.id = %envelope.id,
+        event.r#type = %envelope.r#type,
+        event.subject = %envelope.subject,
+    );
+    if !in_delivery_span {
+        propagation::set_parent_from_map(&span, &envelope.trace_context);
+    }
+    span
 }
 
 /// Deletes inbox records older than `older_than` (all consumers) and returns

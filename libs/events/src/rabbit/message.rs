@@ -2,6 +2,8 @@
 //! way this crate publishes: with a publisher confirm, where a negative
 //! confirm or a returned (unroutable) message is an error.
 
+use std::collections::HashMap;
+
 use lapin::message::Delivery;
 use lapin::options::BasicPublishOptions;
 use lapin::types::{AMQPValue, FieldTable, ShortString};
@@ -28,8 +30,12 @@ const MAX_SHORT_STRING: usize = 255;
 
 /// AMQP properties of a freshly published event: persistent,
 /// `message_id` = event id, `type` = event type, protobuf content type, and
-/// the trace context (`traceparent`, `tracestate`) as headers.
-pub(crate) fn event_properties(envelope: &EventEnvelope) -> Result<BasicProperties, EventError> {
+/// `trace_context` (`traceparent`, `tracestate` of the publishing span) as
+/// headers.
+pub(crate) fn event_properties(
+    envelope: &EventEnvelope,
+    trace_context: &HashMap<String, String>,
+) -> Result<BasicProperties, EventError> {
     for (what, value) in [
         ("event type", &envelope.r#type),
         ("event id", &envelope.id),
@@ -42,7 +48,7 @@ pub(crate) fn event_properties(envelope: &EventEnvelope) -> Result<BasicProperti
         }
     }
     let mut headers = FieldTable::default();
-    for (key, value) in &envelope.trace_context {
+    for (key, value) in trace_context {
         if key.len() <= MAX_SHORT_STRING {
             headers.insert(
                 key.as_str().into(),

@@ -6,10 +6,13 @@ mod link;
 mod message;
 mod queues;
 mod subscriber;
+mod trace;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use tracing::Instrument;
 use zhongtai_contracts::events::v1::EventEnvelope;
 
 use crate::backoff::Backoff;
@@ -168,7 +171,39 @@ impl RabbitBus {
 #[async_trait::async_trait]
 impl EventBus for RabbitBus {
     async fn publish(&self, envelope: &EventEnvelope) -> Result<(), EventError> {
-        let properties = message::event_properties(envelope)?;
+        let span = trace::publish_span(&self.link.config.exchange, envelope);
+        // The consumer continues from the publish span, so the trace shows
+        // the hop through the broker (and how long the confirm took).
+        let trace_context = zhongtai_telemetry::propagation::context_map(&span);
+        let published = self
+            .publish_with_retries(envelope, &trace_context)
+            .instrument(span.clone())
+            .await;
+        if published.is_err() {
+            trace::record_failure(&span);
+        }
+        published
+    }
+
+    async fn subscribe(
+        &self,
+        subscription: Subscription,
+        consumer: Consumer,
+    ) -> Result<ConsumerHandle, EventError> {
+        let subscription = namespaced(subscription, &self.link.config.queue_prefix);
+        subscriber::start(self.link.clone(), subscription, consumer).await
+    }
+}
+
+impl RabbitBus {
+    /// Publishes with a confirm, reconnecting and retrying transport
+    /// failures until `publish_timeout`.
+    async fn publish_with_retries(
+        &self,
+        envelope: &EventEnvelope,
+        trace_context: &HashMap<String, String>,
+    ) -> Result<(), EventError> {
+        let properties = message::event_properties(envelope, trace_context)?;
         let body = envelope::encode(envelope);
         let config = &self.link.config;
         let started = Instant::now();
@@ -220,15 +255,6 @@ impl EventBus for RabbitBus {
                 last_error,
             }),
         }
-    }
-
-    async fn subscribe(
-        &self,
-        subscription: Subscription,
-        consumer: Consumer,
-    ) -> Result<ConsumerHandle, EventError> {
-        let subscription = namespaced(subscription, &self.link.config.queue_prefix);
-        subscriber::start(self.link.clone(), subscription, consumer).await
     }
 }
 

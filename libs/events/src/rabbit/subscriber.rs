@@ -16,6 +16,7 @@ use lapin::options::{
 };
 use lapin::types::{AMQPValue, FieldTable};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 use zhongtai_contracts::events::v1::EventEnvelope;
 
 use super::link::{Link, declare_exchange};
@@ -23,6 +24,7 @@ use super::message::{
     ATTEMPT_HEADER, ERROR_HEADER, ORIGINAL_ROUTING_KEY_HEADER, attempt_of, forwarded_properties,
     original_routing_key, publish_confirmed,
 };
+use super::trace;
 use crate::backoff::{Backoff, sleep_unless_cancelled};
 use crate::bus::{ConsumerHandle, Subscription};
 use crate::consumer::{Consumer, Outcome};
@@ -235,10 +237,28 @@ impl Worker {
         }
     }
 
-    /// Handles one delivery and acknowledges it. An error means the channel
-    /// cannot be trusted any more (or the consumer was stopped while the
-    /// database was down); the delivery stays unacknowledged and comes back.
+    /// Handles one delivery and acknowledges it, in a `consume` span that
+    /// continues the publisher's trace. An error means the channel cannot be
+    /// trusted any more (or the consumer was stopped while the database was
+    /// down); the delivery stays unacknowledged and comes back.
     async fn handle(
+        &self,
+        channel: &Channel,
+        delivery: Delivery,
+        cancel: &CancellationToken,
+    ) -> Result<(), EventError> {
+        let span = trace::consume_span(
+            &self.link.config.exchange,
+            &self.subscription.name,
+            &original_routing_key(&delivery),
+            &delivery,
+        );
+        self.handle_traced(channel, delivery, cancel)
+            .instrument(span)
+            .await
+    }
+
+    async fn handle_traced(
         &self,
         channel: &Channel,
         delivery: Delivery,
@@ -372,6 +392,7 @@ impl Worker {
         )
         .await?;
         self.consumer.record_retry();
+        trace::record_failure(&tracing::Span::current());
         tracing::info!(
             subscription = %self.subscription.name,
             event.id = %event_id,
@@ -417,6 +438,7 @@ impl Worker {
         )
         .await?;
         self.consumer.record_dead_letter();
+        trace::record_failure(&tracing::Span::current());
         tracing::warn!(
             subscription = %self.subscription.name,
             event.id = %event_id,

@@ -52,6 +52,7 @@ pub(super) async fn relay_batch(relay: &Relay, batch_size: u32) -> Result<Round,
     if relay.db.get_database_backend() != DbBackend::Postgres {
         let rows = unpublished(batch_size).all(&relay.db).await?;
         let published = publish_and_mark(relay, &relay.db, rows).await?;
+        count_published(relay, &published);
         return finish(published);
     }
 
@@ -75,7 +76,16 @@ pub(super) async fn relay_batch(relay: &Relay, batch_size: u32) -> Result<Round,
         return Ok(Round::Crashed);
     }
     txn.commit().await?;
+    count_published(relay, &published);
     finish(published)
+}
+
+/// Counts rows whose "sent" mark is durable (committed, or written outside
+/// a transaction).
+fn count_published(relay: &Relay, published: &Published) {
+    if published.marked > 0 && !published.crashed {
+        super::METRICS.published(&relay.config.service, published.marked);
+    }
 }
 
 fn finish(published: Published) -> Result<Round, EventError> {

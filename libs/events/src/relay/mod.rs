@@ -3,9 +3,11 @@
 //! leaves unconfirmed (or confirmed but unmarked) rows unpublished, so they
 //! are published again: at least once, never lost.
 
+mod backlog;
 mod batch;
 #[cfg(feature = "test-hooks")]
 mod hook;
+mod metrics;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 use crate::backoff::{Backoff, sleep_unless_cancelled};
 use crate::bus::EventBus;
 use crate::outbox;
+use metrics::METRICS;
 
 #[cfg(feature = "test-hooks")]
 pub use hook::{AfterConfirm, AfterConfirmHook};
@@ -24,6 +27,9 @@ pub use hook::{AfterConfirm, AfterConfirmHook};
 /// How the relay batches, polls and cleans up.
 #[derive(Clone)]
 pub struct RelayConfig {
+    /// The service whose outbox this is: the `service` label of the
+    /// `zhongtai_outbox_*` metrics.
+    pub service: String,
     /// Rows claimed and published per round.
     pub batch_size: u32,
     /// Longest wait between rounds when nobody pokes the
@@ -46,6 +52,7 @@ pub struct RelayConfig {
 impl Default for RelayConfig {
     fn default() -> Self {
         Self {
+            service: String::new(),
             batch_size: 100,
             poll_interval: Duration::from_secs(1),
             retention: Duration::from_secs(24 * 60 * 60),
@@ -61,6 +68,7 @@ impl Default for RelayConfig {
 impl std::fmt::Debug for RelayConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RelayConfig")
+            .field("service", &self.service)
             .field("batch_size", &self.batch_size)
             .field("poll_interval", &self.poll_interval)
             .field("retention", &self.retention)
@@ -84,6 +92,10 @@ pub struct Relay {
 impl Relay {
     /// A relay for the outbox in `db`, publishing to `bus`.
     pub fn new(db: DatabaseConnection, bus: Arc<dyn EventBus>, config: RelayConfig) -> Self {
+        // A service's event families are served from the moment its relay
+        // exists, consumers' included (a service may have none).
+        METRICS.start(&config.service);
+        crate::consumer::metrics::register();
         Self {
             db,
             bus,
@@ -106,9 +118,18 @@ impl Relay {
         let batch_size = self.config.batch_size.max(1);
         let mut backoff = Backoff::new(self.config.backoff_initial, self.config.backoff_max);
         let mut last_cleanup: Option<Instant> = None;
+        let mut last_measured: Option<Instant> = None;
         tracing::info!(batch_size, "outbox relay started");
         while !shutdown.is_cancelled() {
-            match self.drain(batch_size, &shutdown).await {
+            let drained = self.drain(batch_size, &shutdown).await;
+            // Measured after failed rounds too: a broker outage is when the
+            // backlog matters. At most once per poll interval, so a burst of
+            // pokes does not add two reads to every batch.
+            if last_measured.is_none_or(|at| at.elapsed() >= self.config.poll_interval) {
+                last_measured = Some(Instant::now());
+                self.measure_backlog().await;
+            }
+            match drained {
                 Ok(batch::Drained::Done) => backoff.reset(),
                 Ok(batch::Drained::Crashed) => {
                     tracing::warn!("outbox relay stopped by the after-confirm failpoint");
@@ -159,6 +180,13 @@ impl Relay {
                 }
                 batch::Round::Crashed => return Ok(batch::Drained::Crashed),
             }
+        }
+    }
+
+    async fn measure_backlog(&self) {
+        match backlog::measure(&self.db).await {
+            Ok(backlog) => METRICS.backlog(&self.config.service, &backlog),
+            Err(error) => tracing::debug!(error = %error, "outbox backlog not measured"),
         }
     }
 

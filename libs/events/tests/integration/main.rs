@@ -5,6 +5,7 @@
 mod connection;
 mod dead_letter;
 mod in_process;
+mod metrics;
 mod migrations;
 mod pipeline;
 mod redelivery;

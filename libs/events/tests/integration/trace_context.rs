@@ -1,6 +1,7 @@
 //! The W3C trace context of the operation that appended an event travels in
-//! the envelope and the AMQP headers through the real broker, and the
-//! consumer's handler runs in a span of the same trace.
+//! the envelope, the relay's publish span continues it into the AMQP headers
+//! through the real broker, and the consumer's handler runs in a span of the
+//! same trace.
 
 use std::sync::{Arc, Mutex};
 
@@ -88,7 +89,16 @@ async fn trace_context_reaches_the_consumer_through_rabbitmq() {
     })
     .await;
     assert_eq!(published.envelope.trace_context, appended.trace_context);
-    assert_eq!(published.text_header("traceparent"), traceparent);
+    // The headers carry the relay's publish span: the same trace, one hop on.
+    let published_parent = published.text_header("traceparent");
+    assert!(
+        published_parent.contains(&request_trace.to_string()),
+        "{published_parent}"
+    );
+    assert_ne!(
+        published_parent, traceparent,
+        "the publish span's own context"
+    );
 
     consuming.stop().await;
     relay.stop().await;

@@ -51,6 +51,7 @@ struct StoredKey {
 pub struct DevIssuer {
     kid: String,
     key: EncodingKey,
+    pkcs8_base64: String,
 }
 
 impl DevIssuer {
@@ -76,6 +77,7 @@ impl DevIssuer {
         let issuer = Self {
             kid: stored.kid,
             key: EncodingKey::from_ed_der(&der),
+            pkcs8_base64: stored.pkcs8,
         };
         issuer.write_jwks(dir)?;
         Ok(issuer)
@@ -97,6 +99,12 @@ impl DevIssuer {
 
     pub fn key_id(&self) -> &str {
         &self.kid
+    }
+
+    /// The private key as base64 PKCS#8, for a development gateway that
+    /// signs its calls on apps' behalf with the key the services trust.
+    pub fn pkcs8_base64(&self) -> &str {
+        &self.pkcs8_base64
     }
 
     /// Claims for `subject` acting for `tenant` with `roles`, valid from now

@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm};
@@ -75,6 +76,9 @@ pub struct KeySet {
     refresh_every: Duration,
     loaded: RwLock<Loaded>,
     last_forced: Mutex<Option<Instant>>,
+    /// Moves on with every reload that changed the keys, so what was
+    /// verified against the old ones is verified again.
+    generation: AtomicU64,
 }
 
 /// Shortest gap between reloads caused by unknown key ids, so a stream of
@@ -93,7 +97,13 @@ impl KeySet {
                 at: Instant::now(),
             }),
             last_forced: Mutex::new(None),
+            generation: AtomicU64::new(0),
         })
+    }
+
+    /// Which keys are loaded: it changes whenever a reload changes them.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     pub fn source(&self) -> &JwksSource {
@@ -141,6 +151,9 @@ impl KeySet {
                 {
                     tracing::info!(source = %self.source, keys = keys.len(), "token keys changed");
                 }
+                // Key material may change under the same ids: any reload
+                // that read keys counts as a change.
+                self.generation.fetch_add(1, Ordering::AcqRel);
                 *loaded = Loaded {
                     keys,
                     at: Instant::now(),

@@ -16,6 +16,7 @@ mod jwks;
 mod layer;
 mod policy;
 mod token;
+mod verified;
 
 use std::sync::Arc;
 

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::caller::{Caller, Role};
 use super::jwks::KeySet;
+use super::verified::VerifiedTokens;
 use crate::tenant::{DivisionCode, TenantId};
 
 /// The claims a Zhongtai token carries, beside the registered ones.
@@ -103,6 +104,7 @@ pub struct TokenRules {
 pub struct TokenVerifier {
     keys: Arc<KeySet>,
     rules: TokenRules,
+    verified: VerifiedTokens,
 }
 
 /// Longest token accepted, so a huge header costs nothing to refuse.
@@ -110,15 +112,46 @@ const MAX_TOKEN_BYTES: usize = 8 * 1024;
 
 impl TokenVerifier {
     pub fn new(keys: Arc<KeySet>, rules: TokenRules) -> Self {
-        Self { keys, rules }
+        Self {
+            keys,
+            rules,
+            verified: VerifiedTokens::new(),
+        }
     }
 
     pub fn rules(&self) -> &TokenRules {
         &self.rules
     }
 
-    /// The caller a token stands for, or why it is refused.
+    /// The caller a token stands for, or why it is refused. A token seen
+    /// before is not verified again while it is within its lifetime and its
+    /// key is still trusted.
     pub async fn verify(&self, token: &str) -> Result<Caller, TokenError> {
+        let now = unix_seconds();
+        if let Some(hit) = self.verified.get(token, now) {
+            // Asking for the key keeps the set's refresh going and tells a
+            // key withdrawn since.
+            self.keys.key(&hit.kid).await?;
+            if hit.generation == self.keys.generation() {
+                return Ok(hit.caller);
+            }
+        }
+        let generation = self.keys.generation();
+        let (caller, kid, expires) = self.verify_signed(token).await?;
+        let leeway = i64::try_from(self.rules.leeway.as_secs()).unwrap_or(i64::MAX);
+        self.verified.insert(
+            token,
+            &caller,
+            &kid,
+            expires.saturating_add(leeway),
+            generation,
+        );
+        Ok(caller)
+    }
+
+    /// Checks the signature and claims; the caller, the key's id and the
+    /// token's expiry.
+    async fn verify_signed(&self, token: &str) -> Result<(Caller, String, i64), TokenError> {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(TokenError::Malformed(format!(
                 "longer than {MAX_TOKEN_BYTES} bytes"
@@ -159,8 +192,17 @@ impl TokenVerifier {
                 _ => TokenError::Malformed(e.to_string()),
             },
         )?;
-        caller_from(data.claims)
+        let expires = data.claims.exp;
+        Ok((caller_from(data.claims)?, kid, expires))
     }
+}
+
+fn unix_seconds() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| {
+            i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX)
+        })
 }
 
 fn caller_from(claims: Claims) -> Result<Caller, TokenError> {

@@ -105,6 +105,12 @@ impl Service<Request<Body>> for MeshChannel {
     }
 }
 
+/// A request extension that keeps a call to one attempt although its
+/// method is idempotent: the caller knows better (e.g. a gateway capability
+/// not marked for retries).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SingleAttempt;
+
 /// Everything below the deadline.
 #[derive(Clone)]
 struct Balanced {
@@ -157,7 +163,8 @@ impl Shared {
         self.budget.deposit();
         let started = Instant::now();
         let deadline = request_deadline(&request).unwrap_or(self.config.default_deadline);
-        if self.config.max_attempts <= 1 || !is_retryable(request.uri().path()) {
+        let single = request.extensions().get::<SingleAttempt>().is_some();
+        if self.config.max_attempts <= 1 || single || !is_retryable(request.uri().path()) {
             let backend = match self.wait_for_backend(&[], deadline).await {
                 Ok(backend) => backend,
                 Err(status) => return status.into_http(),

@@ -4,8 +4,8 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, LazyLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -17,6 +17,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 use zhongtai_contracts::common::v1::ErrorReason;
 
+use super::metrics::METRICS;
 use crate::BoxError;
 use crate::guarded_body::GuardedBody;
 use crate::rejection::{is_health_check, response, status};
@@ -34,9 +35,23 @@ pub enum Priority {
     Critical,
 }
 
+impl Priority {
+    /// The lowercase name metrics and logs use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sheddable => "sheddable",
+            Self::Normal => "normal",
+            Self::Critical => "critical",
+        }
+    }
+}
+
 /// Capacity and shedding thresholds of an [`AdmissionLayer`].
 #[derive(Clone)]
 pub struct AdmissionConfig {
+    /// The Zhongtai service this server runs: the `service` label of its
+    /// refusal counter.
+    pub service: String,
     /// Calls processed at once (including those still streaming their
     /// response). At least 1.
     pub max_in_flight: usize,
@@ -54,15 +69,23 @@ pub struct AdmissionConfig {
 impl AdmissionConfig {
     /// `max_in_flight` calls at once; everything Normal; sheddable calls
     /// refused above 50% of capacity, normal ones above 90%, critical ones
-    /// only when full.
+    /// only when full. Refusals are counted without a service name until
+    /// [`with_service`](Self::with_service) gives one.
     pub fn new(max_in_flight: usize) -> Self {
         Self {
+            service: String::new(),
             max_in_flight: max_in_flight.max(1),
             classify: Arc::new(|_| Priority::Normal),
             sheddable_percent: 50,
             normal_percent: 90,
             retry_after: Duration::from_millis(200),
         }
+    }
+
+    /// Names the service whose calls this layer admits, for its metrics.
+    pub fn with_service(mut self, service: impl Into<String>) -> Self {
+        self.service = service.into();
+        self
     }
 
     /// Calls of `priority` are admitted while fewer than this many are in
@@ -84,6 +107,7 @@ impl AdmissionConfig {
 impl std::fmt::Debug for AdmissionConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AdmissionConfig")
+            .field("service", &self.service)
             .field("max_in_flight", &self.max_in_flight)
             .field("sheddable_percent", &self.sheddable_percent)
             .field("normal_percent", &self.normal_percent)
@@ -132,6 +156,12 @@ pub struct AdmissionLayer {
 impl AdmissionLayer {
     /// A layer whose services share one in-flight count.
     pub fn new(config: AdmissionConfig) -> Self {
+        // Registered with the layer, so the families are served before the
+        // first refusal.
+        LazyLock::force(&METRICS);
+        if !config.service.is_empty() {
+            METRICS.admission_started(&config.service);
+        }
         Self {
             admission: Arc::new(Admission {
                 config,
@@ -214,6 +244,7 @@ where
             },
             None => {
                 tracing::debug!(path, ?priority, "shedding call: server overloaded");
+                METRICS.shed(&self.admission.config.service, priority);
                 let refusal = status(
                     Code::ResourceExhausted,
                     format!("server overloaded: {priority:?} calls are being shed"),
@@ -275,7 +306,11 @@ mod tests {
     use tower::ServiceExt;
 
     fn layer(max_in_flight: usize) -> AdmissionLayer {
-        let mut config = AdmissionConfig::new(max_in_flight);
+        named_layer("admission-test", max_in_flight)
+    }
+
+    fn named_layer(service: &str, max_in_flight: usize) -> AdmissionLayer {
+        let mut config = AdmissionConfig::new(max_in_flight).with_service(service);
         config.classify = Arc::new(|path: &str| {
             if path.ends_with("/Critical") {
                 Priority::Critical
@@ -338,6 +373,42 @@ mod tests {
         assert_eq!(layer.in_flight(), 0);
         let batch = call(&layer, &inner, "/t.S/Batch").await;
         assert_eq!(grpc_code(&batch), None);
+    }
+
+    #[tokio::test]
+    async fn each_refusal_is_counted_with_its_service_and_priority() {
+        // A service name of its own: other tests share the process registry.
+        let service = "admission-counting-test";
+        let layer = named_layer(service, 2);
+        let before = zhongtai_telemetry::metrics::encode();
+        for priority in ["sheddable", "normal", "critical"] {
+            assert!(
+                before.contains(&format!(
+                    "zhongtai_server_shed_total{{service=\"{service}\",priority=\"{priority}\"}} 0"
+                )),
+                "served at 0 before the first refusal: {before}"
+            );
+        }
+        let inner = StreamingService::default();
+        let _held = call(&layer, &inner, "/t.S/Work").await;
+        for _ in 0..3 {
+            let refused = call(&layer, &inner, "/t.S/Batch").await;
+            assert_eq!(grpc_code(&refused), Some(Code::ResourceExhausted));
+        }
+        let _second = call(&layer, &inner, "/t.S/Critical").await;
+        let refused = call(&layer, &inner, "/t.S/Critical").await;
+        assert_eq!(grpc_code(&refused), Some(Code::ResourceExhausted));
+
+        assert_eq!(METRICS.shed_count(service, Priority::Sheddable), 3);
+        assert_eq!(METRICS.shed_count(service, Priority::Critical), 1);
+        assert_eq!(METRICS.shed_count(service, Priority::Normal), 0);
+        let exposition = zhongtai_telemetry::metrics::encode();
+        assert!(
+            exposition.contains(&format!(
+                "zhongtai_server_shed_total{{service=\"{service}\",priority=\"sheddable\"}} 3"
+            )),
+            "{exposition}"
+        );
     }
 
     #[tokio::test]

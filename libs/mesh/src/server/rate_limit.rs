@@ -4,7 +4,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -16,6 +16,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 use zhongtai_contracts::common::v1::ErrorReason;
 
+use super::metrics::METRICS;
 use crate::rejection::{is_health_check, response, status};
 
 #[derive(Debug)]
@@ -58,15 +59,29 @@ impl TokenBucket {
 #[derive(Clone, Debug)]
 pub struct RateLimitLayer {
     bucket: Arc<Mutex<TokenBucket>>,
+    /// The `service` label of the refusal counter.
+    service: Arc<str>,
 }
 
 impl RateLimitLayer {
     /// `rate_per_second` calls per second on average (at least 1), up to
-    /// `burst` at once (at least 1).
+    /// `burst` at once (at least 1). Refusals are counted without a
+    /// service name until [`with_service`](Self::with_service) gives one.
     pub fn new(rate_per_second: u32, burst: u32) -> Self {
+        // Registered with the layer, so the families are served before the
+        // first refusal.
+        LazyLock::force(&METRICS);
         Self {
             bucket: Arc::new(Mutex::new(TokenBucket::new(rate_per_second, burst))),
+            service: Arc::from(""),
         }
+    }
+
+    /// Names the service whose calls this layer limits, for its metrics.
+    pub fn with_service(mut self, service: &str) -> Self {
+        self.service = Arc::from(service);
+        METRICS.rate_limit_started(service);
+        self
     }
 
     fn take(&self) -> Result<(), Duration> {
@@ -121,6 +136,7 @@ where
             },
             Err(wait) => {
                 tracing::debug!(path, "refusing call: rate limit exhausted");
+                METRICS.rate_limited(&self.limit.service);
                 let refusal = status(
                     Code::ResourceExhausted,
                     "request rate limit exceeded",
@@ -208,6 +224,38 @@ mod tests {
         assert!(
             delay > Duration::ZERO && delay <= Duration::from_secs(1),
             "{delay:?}"
+        );
+    }
+
+    // Paused time: no token refills between the calls.
+    #[tokio::test(start_paused = true)]
+    async fn each_refusal_is_counted_for_its_service() {
+        // A service name of its own: other tests share the process registry.
+        let service = "rate-limit-counting-test";
+        let layer = RateLimitLayer::new(1, 2).with_service(service);
+        assert!(
+            zhongtai_telemetry::metrics::encode().contains(&format!(
+                "zhongtai_server_rate_limited_total{{service=\"{service}\"}} 0"
+            )),
+            "served at 0 before the first refusal"
+        );
+        for _ in 0..2 {
+            assert_eq!(call(&layer, "/t.S/Work").await, None);
+        }
+        for _ in 0..3 {
+            assert_eq!(
+                call(&layer, "/t.S/Work").await,
+                Some(Code::ResourceExhausted)
+            );
+        }
+        assert_eq!(call(&layer, "/grpc.health.v1.Health/Check").await, None);
+        assert_eq!(METRICS.rate_limited_count(service), 3);
+        let exposition = zhongtai_telemetry::metrics::encode();
+        assert!(
+            exposition.contains(&format!(
+                "zhongtai_server_rate_limited_total{{service=\"{service}\"}} 3"
+            )),
+            "{exposition}"
         );
     }
 

@@ -72,18 +72,18 @@ impl SideFamilies {
         registry.register(
             format!("grpc_{side}_requests"),
             format!("gRPC calls {whose}, by final status code"),
-            self.requests.clone(),
+            super::AlwaysDescribed(self.requests.clone()),
         );
         registry.register_with_unit(
             format!("grpc_{side}_request_duration"),
             format!("Time from request to final status of gRPC calls {whose}"),
             Unit::Seconds,
-            self.duration.clone(),
+            super::AlwaysDescribed(self.duration.clone()),
         );
         registry.register(
             format!("grpc_{side}_in_flight"),
             format!("gRPC calls {whose} that have not finished yet"),
-            self.in_flight.clone(),
+            super::AlwaysDescribed(self.in_flight.clone()),
         );
     }
 }

@@ -20,6 +20,8 @@ pub(crate) mod grpc;
 
 use std::sync::{LazyLock, Mutex, MutexGuard};
 
+use prometheus_client::encoding::{EncodeMetric, MetricEncoder};
+use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 
 static REGISTRY: LazyLock<Mutex<Registry>> = LazyLock::new(|| {
@@ -54,6 +56,38 @@ pub fn encode() -> String {
         tracing::warn!(%error, "metrics exposition incomplete");
     }
     out
+}
+
+/// A metric whose `# HELP` and `# TYPE` lines are served even while it has
+/// no sample (a label family before its first event): the exposition skips
+/// empty metrics otherwise, and dashboards and alerts must find every family
+/// from start-up. Register label families wrapped in it:
+///
+/// ```
+/// use prometheus_client::metrics::{counter::Counter, family::Family};
+/// use zhongtai_telemetry::metrics::AlwaysDescribed;
+///
+/// let refusals = Family::<Vec<(String, String)>, Counter>::default();
+/// zhongtai_telemetry::metrics::with_registry(|registry| {
+///     registry.register("doc_example_refusals", "Refusals", AlwaysDescribed(refusals.clone()));
+/// });
+/// assert!(zhongtai_telemetry::metrics::encode().contains("# TYPE doc_example_refusals counter"));
+/// ```
+#[derive(Clone, Debug)]
+pub struct AlwaysDescribed<M>(pub M);
+
+impl<M: EncodeMetric> EncodeMetric for AlwaysDescribed<M> {
+    fn encode(&self, encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
+        self.0.encode(encoder)
+    }
+
+    fn metric_type(&self) -> MetricType {
+        self.0.metric_type()
+    }
+
+    fn is_empty(&self) -> bool {
+        false
+    }
 }
 
 /// The content type of [`encode`]'s output.
