@@ -1,39 +1,25 @@
-//! The capability gateway (能力网关): integrator apps, the capabilities they
-//! may call, policies, usage and audit, administered over gRPC.
+//! The capability gateway (能力开放平台): integrator apps and their
+//! credentials, capabilities (HTTP/JSON routes transcoded to backend gRPC
+//! methods, and gRPC passthrough), limits, usage and audit.
 //!
-//! Request path: [`api`] (contract ↔ domain) → [`domain`] (rules, ports) →
-//! [`store`] (sea-orm).
+//! - [`admin`] — the admin plane (`GatewayAdminService`): api → [`domain`]
+//!   → [`store`].
+//! - [`front`] — the front door integrators call: [`signing`], [`limits`],
+//!   shedding, [`transcode`], forwarding through discovery, [`audit`].
 
 #![forbid(unsafe_code)]
 
 pub mod access;
-pub mod api;
+pub mod admin;
+pub mod audit;
 pub mod domain;
 mod error;
+pub mod front;
+pub mod limits;
 pub mod migration;
+mod module;
+pub mod signing;
 pub mod store;
+pub mod transcode;
 
-use std::sync::Arc;
-
-use zhongtai_contracts::gateway::v1::gateway_admin_service_server::GatewayAdminServiceServer;
-use zhongtai_kit::{ServiceContext, ServiceModule, ServiceRoutes};
-
-/// Wires the gateway into the shared service lifecycle.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct GatewayModule;
-
-impl ServiceModule for GatewayModule {
-    const NAME: &'static str = "gateway";
-    type Migrator = migration::Migrator;
-
-    fn routes(&self, ctx: &ServiceContext) -> ServiceRoutes {
-        let apps = Arc::new(store::SeaApps::new(ctx.db.clone()));
-        ServiceRoutes::new().with_service(GatewayAdminServiceServer::new(
-            api::GatewayAdminApi::new(apps),
-        ))
-    }
-
-    fn policy(&self) -> zhongtai_kit::auth::AccessPolicy {
-        access::policy()
-    }
-}
+pub use module::{GatewayModule, GatewayStartError};

@@ -11,8 +11,9 @@ use tonic::{Code, Request, Status};
 use uuid::Uuid;
 use zhongtai_contracts::common::v1::PageRequest;
 use zhongtai_contracts::gateway::v1 as pb;
-use zhongtai_contracts::gateway::v1::gateway_admin_service_server::GatewayAdminService;
-use zhongtai_gateway::api::GatewayAdminApi;
+
+use zhongtai_gateway::admin::AppsApi;
+use zhongtai_gateway::domain::AdminAccess;
 use zhongtai_gateway::migration::Migrator;
 use zhongtai_gateway::store::SeaApps;
 use zhongtai_gateway::store::entities::app;
@@ -22,14 +23,14 @@ use zhongtai_testkit::TestDatabase;
 #[tokio::test]
 async fn lists_apps_on_sqlite() {
     let db = migrated_database("sqlite::memory:").await;
-    apps_are_filtered_and_paged(GatewayAdminApi::new(Arc::new(SeaApps::new(db)))).await;
+    apps_are_filtered_and_paged(AppsApi::new(Arc::new(SeaApps::new(db)), platform_access())).await;
 }
 
 #[tokio::test]
 async fn lists_apps_on_postgres() {
     let database = TestDatabase::create().await;
     let db = migrated_database(database.url()).await;
-    apps_are_filtered_and_paged(GatewayAdminApi::new(Arc::new(SeaApps::new(db)))).await;
+    apps_are_filtered_and_paged(AppsApi::new(Arc::new(SeaApps::new(db)), platform_access())).await;
 }
 
 async fn migrated_database(url: &str) -> DatabaseConnection {
@@ -69,12 +70,16 @@ async fn seed_apps(db: &DatabaseConnection) {
             updated_at: registered,
             sponsor_division: "331100".into(),
             sponsor_department: "big-data".into(),
+            owner: "{}".into(),
+            contact: "{}".into(),
+            disabled_reason: String::new(),
+            request_id: None,
         };
         row.into_active_model().insert(db).await.unwrap();
     }
 }
 
-async fn apps_are_filtered_and_paged(api: GatewayAdminApi) {
+async fn apps_are_filtered_and_paged(api: AppsApi) {
     let all = list_apps(&api, request(0, "")).await.unwrap();
     assert_eq!(
         app_names(&all),
@@ -137,7 +142,7 @@ async fn apps_are_filtered_and_paged(api: GatewayAdminApi) {
     }
 }
 
-async fn with_capability(api: &GatewayAdminApi, capability: &str) -> pb::ListAppsResponse {
+async fn with_capability(api: &AppsApi, capability: &str) -> pb::ListAppsResponse {
     let filtered = pb::ListAppsRequest {
         capability: capability.into(),
         ..request(0, "")
@@ -156,7 +161,7 @@ fn request(page_size: i32, page_token: &str) -> pb::ListAppsRequest {
 }
 
 async fn list_apps(
-    api: &GatewayAdminApi,
+    api: &AppsApi,
     request: pb::ListAppsRequest,
 ) -> Result<pb::ListAppsResponse, Status> {
     Ok(api.list_apps(acting(request)).await?.into_inner())
@@ -176,4 +181,8 @@ fn acting<T>(message: T) -> Request<T> {
     )
     .with_cross_tenant_read(vec![zhongtai_kit::DivisionCode::parse("330000").unwrap()]);
     zhongtai_kit::auth::acting_as(Request::new(message), reviewer)
+}
+
+fn platform_access() -> AdminAccess {
+    AdminAccess::new(zhongtai_kit::TenantId::from_key("330000/big-data-bureau").unwrap())
 }

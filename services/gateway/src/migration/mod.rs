@@ -2,6 +2,7 @@
 
 mod m0001_apps;
 mod m0002_app_sponsor;
+mod m0003_capabilities;
 
 use sea_orm_migration::prelude::*;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(zhongtai_audit::migration::CreateAuditLog),
             Box::new(m0001_apps::Migration),
             Box::new(m0002_app_sponsor::Migration),
+            Box::new(m0003_capabilities::Migration),
         ]
     }
 }
