@@ -30,6 +30,10 @@ impl From<ApprovalError> for ApiError {
                 target,
                 message,
             } => zhongtai_kit::auth::denied(reason, target, message),
+            ApprovalError::StorageUnavailable(cause) => {
+                tracing::warn!(error = %cause, "database unavailable");
+                ApiError::dependency_unavailable("database")
+            }
             ApprovalError::Storage(cause) => ApiError::internal(cause),
         }
     }

@@ -35,6 +35,10 @@ impl From<CatalogError> for ApiError {
                 ))
             }
             CatalogError::Review(review) => review_error(review),
+            CatalogError::StorageUnavailable(cause) => {
+                tracing::warn!(error = %cause, "database unavailable");
+                ApiError::dependency_unavailable("database")
+            }
             CatalogError::Storage(cause) => ApiError::internal(cause),
         }
     }
@@ -72,5 +76,21 @@ fn review_error(error: ReviewError) -> ApiError {
 impl From<CatalogError> for tonic::Status {
     fn from(error: CatalogError) -> Self {
         ApiError::from(error).into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreachable_database_answers_unavailable_and_bad_data_internal() {
+        let lost = sea_orm::DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout);
+        let status = tonic::Status::from(ApiError::from(CatalogError::storage(lost)));
+        assert_eq!(status.code(), tonic::Code::Unavailable, "{status:?}");
+        let corrupt = tonic::Status::from(ApiError::from(CatalogError::storage(
+            "a row that does not read back",
+        )));
+        assert_eq!(corrupt.code(), tonic::Code::Internal, "{corrupt:?}");
     }
 }

@@ -38,6 +38,10 @@ impl From<CertificateError> for ApiError {
             CertificateError::Overloaded(message) => {
                 ApiError::overloaded(message, Duration::from_millis(100))
             }
+            CertificateError::StorageUnavailable(cause) => {
+                tracing::warn!(error = %cause, "database unavailable");
+                ApiError::dependency_unavailable("database")
+            }
             CertificateError::Keys(cause) | CertificateError::Storage(cause) => {
                 ApiError::internal(cause)
             }
@@ -48,5 +52,21 @@ impl From<CertificateError> for ApiError {
 impl From<CertificateError> for tonic::Status {
     fn from(error: CertificateError) -> Self {
         ApiError::from(error).into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreachable_database_answers_unavailable_and_bad_data_internal() {
+        let lost = sea_orm::DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout);
+        let status = tonic::Status::from(ApiError::from(CertificateError::storage(lost)));
+        assert_eq!(status.code(), tonic::Code::Unavailable, "{status:?}");
+        let corrupt = tonic::Status::from(ApiError::from(CertificateError::storage(
+            "a row that does not read back",
+        )));
+        assert_eq!(corrupt.code(), tonic::Code::Internal, "{corrupt:?}");
     }
 }

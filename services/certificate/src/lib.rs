@@ -17,6 +17,7 @@ pub mod codes;
 pub mod consents;
 mod error;
 pub mod issuers;
+mod metrics;
 pub mod migration;
 pub mod shared;
 
@@ -64,6 +65,7 @@ impl Center {
         outbox: Arc<Notify>,
         config: CertificateConfig,
     ) -> Result<Self, CertificateError> {
+        metrics::register();
         let sealer = sealer(&config)?;
         let deps = Deps {
             db,

@@ -34,6 +34,10 @@ pub enum ApprovalError {
         target: String,
         message: String,
     },
+    /// The database cannot be reached right now (restarting, failing
+    /// over); the call may be retried.
+    #[error("storage unavailable: {0}")]
+    StorageUnavailable(String),
     /// Storage failed; the cause is for the log, not the caller.
     #[error("storage failure: {0}")]
     Storage(String),

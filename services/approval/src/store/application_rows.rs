@@ -6,7 +6,7 @@ use uuid::Uuid;
 use zhongtai_kit::{TenantId, TenantScope};
 
 use super::entities::{application, application_history, application_party, application_task};
-use super::write::{department, storage, to_json};
+use super::write::{department, storage_failure, to_json};
 use crate::domain::ApprovalError;
 use crate::domain::application::{Application, HistoryEntry};
 use crate::domain::assignee::TaskAssignee;
@@ -149,5 +149,5 @@ pub(super) fn entry_from_row(
 
 /// A UUID read from a column; a bad one is corruption.
 pub(super) fn uuid(value: &str) -> Result<Uuid, ApprovalError> {
-    Uuid::parse_str(value).map_err(storage)
+    Uuid::parse_str(value).map_err(storage_failure)
 }

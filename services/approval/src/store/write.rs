@@ -27,10 +27,10 @@ pub(super) async fn record<C: ConnectionTrait>(
 ) -> Result<(), ApprovalError> {
     zhongtai_events::outbox::append(txn, SOURCE, events)
         .await
-        .map_err(storage)?;
+        .map_err(|e| storage_behind(e.database(), &e))?;
     zhongtai_audit::append(txn, SOURCE, audit)
         .await
-        .map_err(storage)
+        .map_err(|e| storage_behind(e.database(), &e))
 }
 
 /// Inserts the row an idempotent create makes, with its `events` and
@@ -67,7 +67,25 @@ where
     Ok(None)
 }
 
-pub(super) fn storage(e: impl std::fmt::Display) -> ApprovalError {
+/// A database failure as the domain sees it: unavailable (worth a retry)
+/// or a plain storage failure.
+pub(super) fn storage(e: DbErr) -> ApprovalError {
+    storage_behind(Some(&e), &e)
+}
+
+/// A failure of a library writing through the transaction (outbox, audit
+/// log), judged by the database error behind it.
+fn storage_behind(database: Option<&DbErr>, e: &dyn std::fmt::Display) -> ApprovalError {
+    if database.is_some_and(zhongtai_store::is_unavailable) {
+        ApprovalError::StorageUnavailable(e.to_string())
+    } else {
+        storage_failure(e)
+    }
+}
+
+/// Stored data or a write that cannot be what it should (a bad document, a
+/// failed outbox append): the cause is for the log.
+pub(super) fn storage_failure(e: impl std::fmt::Display) -> ApprovalError {
     ApprovalError::Storage(e.to_string())
 }
 
@@ -80,5 +98,5 @@ pub(super) fn department(tenant: &TenantId) -> String {
 }
 
 pub(super) fn to_json<T: serde::Serialize>(value: &T) -> Result<serde_json::Value, ApprovalError> {
-    serde_json::to_value(value).map_err(storage)
+    serde_json::to_value(value).map_err(storage_failure)
 }

@@ -38,12 +38,26 @@ pub enum CatalogError {
     /// The approval center refused or failed the call.
     #[error("approval center: {0}")]
     Review(ReviewError),
+    /// The database cannot be reached right now (restarting, failing
+    /// over); the call may be retried.
+    #[error("storage unavailable: {0}")]
+    StorageUnavailable(String),
     /// Storage failed; the cause is for the log, not the caller.
     #[error("storage failure: {0}")]
     Storage(String),
 }
 
 impl CatalogError {
+    /// A failure of the database or of what was read from it: unavailable
+    /// when the database could not be reached, a storage failure otherwise.
+    pub fn storage(cause: impl std::fmt::Display + 'static) -> Self {
+        if zhongtai_store::is_unavailable_failure(&cause) {
+            Self::StorageUnavailable(cause.to_string())
+        } else {
+            Self::Storage(cause.to_string())
+        }
+    }
+
     pub fn invalid(field: impl Into<String>, problem: impl Into<String>) -> Self {
         Self::Invalid(vec![(field.into(), problem.into())])
     }

@@ -16,8 +16,8 @@ use crate::domain::resource::{
     Sharing, UpdateFrequency,
 };
 
-pub(super) fn storage(e: impl std::fmt::Display) -> CatalogError {
-    CatalogError::Storage(e.to_string())
+pub(super) fn storage(e: impl std::fmt::Display + 'static) -> CatalogError {
+    CatalogError::storage(e)
 }
 
 pub(super) fn department(tenant: &TenantId) -> String {

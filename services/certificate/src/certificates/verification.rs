@@ -14,6 +14,7 @@ use zhongtai_kit::{Caller, TenantId};
 
 use super::Certificates;
 use super::domain::verdict::{StatusBits, Verdict, may_see_holder, online, signature_verified};
+use crate::metrics::{self, VerificationResult, VerifiedKind};
 use crate::shared::{CertificateError, CertificateType, StatusEntry, caller_holder_key, now};
 
 /// The answer to an online verification.
@@ -46,8 +47,10 @@ impl Certificates {
     ) -> Result<Verification, CertificateError> {
         let trust = self.keyring.trust_store().await?;
         let checked_at = now();
-        let check = verify_certificate(presentation, &trust, checked_at)
-            .map_err(|error| unreadable(field, &error))?;
+        let check = verify_certificate(presentation, &trust, checked_at).map_err(|error| {
+            metrics::record(VerifiedKind::Certificate, VerificationResult::Invalid);
+            unreadable(field, &error)
+        })?;
         let mut verdict = Verdict::Offline(check.outcome);
         let mut detail = check.detail;
         if let Some(payload) = check
@@ -67,6 +70,10 @@ impl Certificates {
                 Verdict::Offline(_) => detail,
             };
         }
+        metrics::record(
+            VerifiedKind::Certificate,
+            VerificationResult::of_certificate(verdict),
+        );
         let holder = match &check.payload {
             Some(payload) => Some(self.holder_for(caller, check.outcome, payload).await?),
             None => None,

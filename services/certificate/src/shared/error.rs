@@ -72,6 +72,10 @@ pub enum CertificateError {
     /// the cause is for the log, not the caller.
     #[error("key failure: {0}")]
     Keys(String),
+    /// The database cannot be reached right now (restarting, failing
+    /// over); the call may be retried.
+    #[error("storage unavailable: {0}")]
+    StorageUnavailable(String),
     /// Storage failed; the cause is for the log, not the caller.
     #[error("storage failure: {0}")]
     Storage(String),
@@ -89,7 +93,13 @@ impl CertificateError {
         }
     }
 
-    pub fn storage(cause: impl std::fmt::Display) -> Self {
-        Self::Storage(cause.to_string())
+    /// A failure of the database or of what was read from it: unavailable
+    /// when the database could not be reached, a storage failure otherwise.
+    pub fn storage(cause: impl std::fmt::Display + 'static) -> Self {
+        if zhongtai_store::is_unavailable_failure(&cause) {
+            Self::StorageUnavailable(cause.to_string())
+        } else {
+            Self::Storage(cause.to_string())
+        }
     }
 }

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use futures::FutureExt;
 use uuid::Uuid;
 use zhongtai_kit::config::ExchangeConfig;
 
@@ -372,22 +373,42 @@ impl LogSource {
         let wait = self
             .heartbeat_interval
             .saturating_sub(self.last_reply_request.elapsed());
-        let read = tokio::time::timeout(wait, self.connection()?.read_copy()).await;
-        let data = match read {
+        match tokio::time::timeout(wait, self.connection()?.read_copy()).await {
             Err(_) => {
                 // Idle: ask the server where its log ends; the keepalive
                 // it answers with becomes a heartbeat.
                 self.last_reply_request = Instant::now();
-                return self.send_status(true).await;
+                self.send_status(true).await
             }
-            Ok(Ok(CopyMessage::Data(data))) => data,
-            Ok(Ok(CopyMessage::Done)) => {
+            Ok(read) => self.handle_streamed(read).await,
+        }
+    }
+
+    /// Reads one stream message if the server has already sent it; false
+    /// when nothing is waiting. Never blocks: `read_copy` is cancel-safe.
+    async fn read_if_ready(&mut self) -> Result<bool, FlowError> {
+        let Some(connection) = self.connection.as_mut() else {
+            return Ok(false);
+        };
+        match connection.read_copy().now_or_never() {
+            None => Ok(false),
+            Some(read) => self.handle_streamed(read).await.map(|()| true),
+        }
+    }
+
+    async fn handle_streamed(
+        &mut self,
+        read: Result<CopyMessage, WireError>,
+    ) -> Result<(), FlowError> {
+        let data = match read {
+            Ok(CopyMessage::Data(data)) => data,
+            Ok(CopyMessage::Done) => {
                 return Err(FlowError::Transient(format!(
                     "the source ended the stream of slot {}",
                     self.slot
                 )));
             }
-            Ok(Err(error)) => return Err(streaming_error(&self.slot, error)),
+            Err(error) => return Err(streaming_error(&self.slot, error)),
         };
         let mut reader = Reader::new(&data);
         let malformed = |e: super::reader::Malformed| FlowError::Transient(e.to_string());
@@ -423,6 +444,44 @@ impl LogSource {
                 char::from(other)
             ))),
         }
+    }
+
+    /// Whole transactions the server has already sent join `event`'s batch,
+    /// up to `batch_max_changes`: behind a backlog, the cost of delivering
+    /// and confirming a batch is paid once for many small transactions
+    /// instead of once each. Only the last transaction's end is confirmed.
+    async fn coalesce(&mut self, event: SourceEvent) -> Result<SourceEvent, FlowError> {
+        let SourceEvent::Batch(mut batch) = event else {
+            return Ok(event);
+        };
+        if batch.confirm_position == 0 || !matches!(self.phase, Phase::Streaming) {
+            return Ok(SourceEvent::Batch(batch));
+        }
+        loop {
+            if self.pending.is_empty() {
+                let reading = self.open.as_ref().map_or(0, |open| open.changes.len());
+                if batch.changes.len() + reading >= self.batch_max_changes
+                    || !self.read_if_ready().await?
+                {
+                    break;
+                }
+                continue;
+            }
+            let joins = matches!(
+                self.pending.front(),
+                Some(SourceEvent::Batch(next))
+                    if next.confirm_position > 0
+                        && batch.changes.len() + next.changes.len() <= self.batch_max_changes
+            );
+            if !joins {
+                break;
+            }
+            if let Some(SourceEvent::Batch(next)) = self.pending.pop_front() {
+                batch.changes.extend(next.changes);
+                batch.confirm_position = next.confirm_position;
+            }
+        }
+        Ok(SourceEvent::Batch(batch))
     }
 
     fn apply(&mut self, message: LogicalMessage) -> Result<(), FlowError> {
@@ -638,7 +697,7 @@ impl ChangeSource for LogSource {
     async fn next(&mut self) -> Result<SourceEvent, FlowError> {
         loop {
             if let Some(event) = self.pending.pop_front() {
-                return Ok(event);
+                return self.coalesce(event).await;
             }
             if let Phase::Snapshot(reader) = &mut self.phase {
                 let connection = self
@@ -816,6 +875,74 @@ mod tests {
         let confirms: Vec<u64> = batches.iter().map(|b| b.confirm_position).collect();
         assert_eq!(confirms, [0, 0, 0x200]);
         assert_eq!(batches[2].changes[0].index, 4);
+    }
+
+    /// What `next` hands out, in order, until nothing is pending.
+    async fn handed_out(source: &mut LogSource) -> Vec<SourceEvent> {
+        let mut events = Vec::new();
+        while let Some(event) = source.pending.pop_front() {
+            events.push(source.coalesce(event).await.unwrap());
+        }
+        events
+    }
+
+    fn sizes_and_confirms(events: &[SourceEvent]) -> Vec<(usize, u64)> {
+        events
+            .iter()
+            .map(|event| match event {
+                SourceEvent::Batch(batch) => (batch.changes.len(), batch.confirm_position),
+                _ => (0, 0),
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn waiting_transactions_share_a_batch_up_to_its_limit() {
+        let mut source = source(5, 0);
+        source
+            .apply(LogicalMessage::Relation(people("people")))
+            .unwrap();
+        transaction(&mut source, 2, 0x100);
+        transaction(&mut source, 2, 0x200);
+        transaction(&mut source, 2, 0x300);
+        let events = handed_out(&mut source).await;
+        assert_eq!(sizes_and_confirms(&events), [(4, 0x200), (2, 0x300)]);
+        let SourceEvent::Batch(first) = &events[0] else {
+            panic!("a batch first");
+        };
+        let positions: Vec<(u64, u32)> = first
+            .changes
+            .iter()
+            .map(|c| (c.position, c.index))
+            .collect();
+        assert_eq!(positions, [(0x100, 0), (0x100, 1), (0x200, 0), (0x200, 1)]);
+    }
+
+    #[tokio::test]
+    async fn parts_of_a_split_transaction_and_heartbeats_are_not_merged() {
+        let mut source = source(2, 0);
+        source
+            .apply(LogicalMessage::Relation(people("people")))
+            .unwrap();
+        transaction(&mut source, 1, 0x100);
+        transaction(&mut source, 3, 0x200);
+        source.pending.push_back(SourceEvent::Heartbeat {
+            position: 0x280,
+            at: Utc::now(),
+        });
+        transaction(&mut source, 1, 0x300);
+        let events = handed_out(&mut source).await;
+        assert_eq!(
+            sizes_and_confirms(&events),
+            [(1, 0x100), (2, 0), (1, 0x200), (0, 0), (1, 0x300)]
+        );
+        assert!(matches!(
+            events[3],
+            SourceEvent::Heartbeat {
+                position: 0x280,
+                ..
+            }
+        ));
     }
 
     #[test]

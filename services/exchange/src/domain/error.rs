@@ -3,6 +3,10 @@
 /// A failure of an exchange-center operation.
 #[derive(Debug, thiserror::Error)]
 pub enum ExchangeError {
+    /// The database cannot be reached right now (restarting, failing
+    /// over); the call may be retried.
+    #[error("storage unavailable: {0}")]
+    StorageUnavailable(String),
     /// Storage failed; the cause is for the log, not the caller.
     #[error("storage failure: {0}")]
     Storage(String),
@@ -27,8 +31,14 @@ pub enum ExchangeError {
 }
 
 impl ExchangeError {
-    pub fn storage(cause: impl std::fmt::Display) -> Self {
-        Self::Storage(cause.to_string())
+    /// A failure of the database or of what was read from it: unavailable
+    /// when the database could not be reached, a storage failure otherwise.
+    pub fn storage(cause: impl std::fmt::Display + 'static) -> Self {
+        if zhongtai_store::is_unavailable_failure(&cause) {
+            Self::StorageUnavailable(cause.to_string())
+        } else {
+            Self::Storage(cause.to_string())
+        }
     }
 
     pub fn not_found(kind: &'static str, id: impl std::fmt::Display) -> Self {

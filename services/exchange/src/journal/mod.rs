@@ -9,6 +9,7 @@
 pub mod api;
 mod entities;
 mod keys;
+mod metrics;
 mod periodic;
 mod queries;
 mod record;
@@ -46,6 +47,7 @@ impl Journals {
         outbox: Arc<tokio::sync::Notify>,
         config: ExchangeConfig,
     ) -> Arc<Self> {
+        metrics::register();
         Arc::new(Self { db, outbox, config })
     }
 

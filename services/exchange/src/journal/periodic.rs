@@ -41,7 +41,7 @@ const COMPLETED: &str = "exchange.reconciliation.completed";
 const MISMATCHED: &str = "exchange.reconciliation.mismatched";
 const BATCH_DELIVERED: &str = "exchange.subscription.batch_delivered";
 
-fn storage(error: impl std::fmt::Display) -> ExchangeError {
+fn storage(error: impl std::fmt::Display + 'static) -> ExchangeError {
     ExchangeError::storage(error)
 }
 
@@ -227,6 +227,10 @@ async fn store(
         .map_err(storage)?;
     txn.commit().await.map_err(storage)?;
     journals.outbox.notify_one();
+    // Counted once per window: only the instance whose report was stored.
+    if report.verdict == Verdict::Discrepant {
+        super::metrics::mismatched(line.id);
+    }
     Ok(true)
 }
 

@@ -25,7 +25,7 @@ pub const MAX_WINDOW_ROWS: u64 = 2_000_000;
 
 const PURPOSE: SystemPurpose = SystemPurpose("journal: reconciliation and traces");
 
-fn storage(error: impl std::fmt::Display) -> ExchangeError {
+fn storage(error: impl std::fmt::Display + 'static) -> ExchangeError {
     ExchangeError::storage(error)
 }
 

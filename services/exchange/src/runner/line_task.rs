@@ -211,10 +211,17 @@ impl LineTask {
             .snapshot_rows
             .get_or_create(&labels)
             .set(progress.rows_done as f64);
+        // The total is an estimate taken at the start; once the snapshot is
+        // done, what was copied is the total, so progress reads 100%.
+        let total = if completed {
+            progress.rows_done
+        } else {
+            progress.rows_total
+        };
         METRICS
             .snapshot_rows_total_estimate
             .get_or_create(&labels)
-            .set(progress.rows_total as f64);
+            .set(total as f64);
         self.runtime.snapshot = progress;
         let due = self
             .progress_saved_at

@@ -9,6 +9,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use zhongtai_telemetry::metrics::AlwaysDescribed;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub(crate) struct LineLabels {
@@ -50,37 +51,37 @@ pub(crate) static METRICS: LazyLock<RunnerMetrics> = LazyLock::new(|| {
         registry.register(
             "zhongtai_exchange_line_capture_lag_seconds",
             "Source commit to capture of the line's last captured change",
-            metrics.capture_lag_seconds.clone(),
+            AlwaysDescribed(metrics.capture_lag_seconds.clone()),
         );
         registry.register(
             "zhongtai_exchange_subscription_lag_seconds",
             "Source commit to durable acceptance of the subscription's last delivered change",
-            metrics.subscription_lag_seconds.clone(),
+            AlwaysDescribed(metrics.subscription_lag_seconds.clone()),
         );
         registry.register(
             "zhongtai_exchange_changes_captured",
             "Changes captured from the line's source",
-            metrics.captured.clone(),
+            AlwaysDescribed(metrics.captured.clone()),
         );
         registry.register(
             "zhongtai_exchange_changes_delivered",
             "Changes durably accepted for the subscription",
-            metrics.delivered.clone(),
+            AlwaysDescribed(metrics.delivered.clone()),
         );
         registry.register(
             "zhongtai_exchange_changes_filtered",
             "Changes the subscription's row filter excluded",
-            metrics.filtered.clone(),
+            AlwaysDescribed(metrics.filtered.clone()),
         );
         registry.register(
             "zhongtai_exchange_snapshot_rows",
             "Rows copied by the line's initial snapshot",
-            metrics.snapshot_rows.clone(),
+            AlwaysDescribed(metrics.snapshot_rows.clone()),
         );
         registry.register(
             "zhongtai_exchange_snapshot_rows_total_estimate",
             "Rows the line's initial snapshot is expected to copy",
-            metrics.snapshot_rows_total_estimate.clone(),
+            AlwaysDescribed(metrics.snapshot_rows_total_estimate.clone()),
         );
         registry.register(
             "zhongtai_exchange_batch_seconds",

@@ -128,6 +128,8 @@ impl Runners {
             .config
             .masking_key_bytes()
             .map_err(FlowError::Permanent)?;
+        // The line families are served from start-up, before any line runs.
+        std::sync::LazyLock::force(&metrics::METRICS);
         Ok(Self {
             parts,
             masking_key,

@@ -115,7 +115,9 @@ pub(crate) fn queue_messages(
 }
 
 /// One [`Accepted`] per change from what each sink reported: durable when
-/// the later of the two was, delivered and applied as the enclave says.
+/// the later of the two was; delivered, applied and with effect as the
+/// enclave says (a queue cannot tell whether its consumer had seen the
+/// change before, so a redelivery there must not count as a second effect).
 fn merge(
     count: usize,
     queued: Option<Vec<Accepted>>,
@@ -129,7 +131,7 @@ fn merge(
                 published_at: queued.published_at.max(applied.published_at),
                 delivered_at: applied.delivered_at,
                 applied_at: applied.applied_at,
-                had_effect: queued.had_effect || applied.had_effect,
+                had_effect: applied.had_effect,
             })
             .collect(),
         (Some(only), None) | (None, Some(only)) => only,
@@ -151,7 +153,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn both_sinks_merge_into_the_later_acceptance() {
+    fn with_an_enclave_the_effect_is_the_enclaves() {
         let early = Utc::now();
         let late = early + chrono::Duration::milliseconds(5);
         let queued = Accepted {
@@ -169,7 +171,15 @@ mod tests {
         let merged = merge(1, Some(vec![queued]), Some(vec![applied]));
         assert_eq!(merged[0].published_at, late);
         assert_eq!(merged[0].applied_at, Some(late));
-        assert!(merged[0].had_effect);
+        assert!(
+            !merged[0].had_effect,
+            "the position guard skipped it: redelivered, no second effect"
+        );
+        let applied_anew = Accepted {
+            had_effect: true,
+            ..applied
+        };
+        assert!(merge(1, Some(vec![queued]), Some(vec![applied_anew]))[0].had_effect);
         assert_eq!(merge(3, None, None).len(), 3);
     }
 }

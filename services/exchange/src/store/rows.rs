@@ -13,8 +13,8 @@ use crate::domain::{
     Subscription, SubscriptionState,
 };
 
-pub(super) fn storage(e: impl std::fmt::Display) -> ExchangeError {
-    ExchangeError::Storage(e.to_string())
+pub(super) fn storage(e: impl std::fmt::Display + 'static) -> ExchangeError {
+    ExchangeError::storage(e)
 }
 
 pub(super) fn is_unique_violation(e: &DbErr) -> bool {

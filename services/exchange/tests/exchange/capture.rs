@@ -17,7 +17,7 @@ use zhongtai_exchange::domain::{
 };
 
 use crate::support::capture::{
-    Department, EVENT_TIMEOUT, capture_with_url, next_batch, next_event, resume, spec,
+    Department, EVENT_TIMEOUT, capture_with_url, next_batch, next_changes, next_event, resume, spec,
 };
 
 fn key_of(change: &Change) -> i64 {
@@ -116,13 +116,12 @@ async fn snapshot_then_streamed_changes_in_commit_order() {
     )
     .await;
 
-    let insert = next_batch(&mut source).await;
-    assert_eq!(insert.changes.len(), 1);
-    let change = &insert.changes[0];
+    // Two transactions: they may arrive as one batch or two.
+    let changes = next_changes(&mut source, 3).await;
+    let change = &changes[0];
     assert_eq!(change.operation, Operation::Insert);
     assert_eq!(key_of(change), 3);
     assert!(change.position > consistent);
-    assert_eq!(insert.confirm_position, change.position);
     assert_eq!(
         column(&change.after, "name"),
         Some(&Value::Text("Wang Fang".into()))
@@ -130,10 +129,8 @@ async fn snapshot_then_streamed_changes_in_commit_order() {
     assert!(change.hops.commit.is_some() && change.hops.capture.is_some());
     assert!(change.transaction_id.is_some());
 
-    let both = next_batch(&mut source).await;
-    assert!(both.confirm_position > insert.confirm_position);
+    let both = &changes[1..];
     let operations: Vec<(Operation, i64, u32)> = both
-        .changes
         .iter()
         .map(|c| (c.operation, key_of(c), c.index))
         .collect();
@@ -141,26 +138,24 @@ async fn snapshot_then_streamed_changes_in_commit_order() {
         operations,
         [(Operation::Update, 1, 0), (Operation::Delete, 2, 1)]
     );
-    assert!(
-        both.changes
-            .iter()
-            .all(|c| c.position == both.confirm_position)
-    );
+    let second_end = both[0].position;
+    assert!(second_end > change.position, "each transaction at its end");
+    assert!(both.iter().all(|c| c.position == second_end));
     assert_eq!(
-        column(&both.changes[0].after, "name"),
+        column(&both[0].after, "name"),
         Some(&Value::Text("Li Lei (renamed)".into()))
     );
-    assert_eq!(both.changes[1].before, [Column::new("id", Value::Int(2))]);
-    assert!(both.changes[1].after.is_empty());
+    assert_eq!(both[1].before, [Column::new("id", Value::Int(2))]);
+    assert!(both[1].after.is_empty());
 
-    source.confirm(both.confirm_position).await.unwrap();
+    source.confirm(second_end).await.unwrap();
     // Idle: heartbeats at or beyond what was handed out.
     let heartbeat = loop {
         if let SourceEvent::Heartbeat { position, .. } = next_event(&mut source).await {
             break position;
         }
     };
-    assert!(heartbeat >= both.confirm_position);
+    assert!(heartbeat >= second_end);
     source.close().await;
 }
 
@@ -274,37 +269,66 @@ async fn reopening_resumes_after_the_confirmed_position() {
         dept.exec(&format!("INSERT INTO permits VALUES ({id}, 'holder {id}')"))
             .await;
     }
-    let batches = [
-        next_batch(&mut source).await,
-        next_batch(&mut source).await,
-        next_batch(&mut source).await,
-    ];
-    let keys: Vec<i64> = batches.iter().map(|b| key_of(&b.changes[0])).collect();
+    let changes = next_changes(&mut source, 3).await;
+    let keys: Vec<i64> = changes.iter().map(key_of).collect();
     assert_eq!(keys, [1, 2, 3]);
     // Only the first two are durably downstream.
-    source.confirm(batches[1].confirm_position).await.unwrap();
+    source.confirm(changes[1].position).await.unwrap();
     source.close().await;
 
     let mut reopened = dept
-        .open(line, &line_spec, resume(batches[1].confirm_position))
+        .open(line, &line_spec, resume(changes[1].position))
         .await
         .unwrap();
     let again = next_batch(&mut reopened).await;
     assert_eq!(
-        key_of(&again.changes[0]),
-        3,
-        "the unconfirmed change comes again"
+        again.changes.iter().map(key_of).collect::<Vec<_>>(),
+        [3],
+        "the unconfirmed change comes again, alone"
     );
-    assert_eq!(again.confirm_position, batches[2].confirm_position);
-    assert_eq!(
-        again.changes[0].change_id(),
-        batches[2].changes[0].change_id()
-    );
+    assert_eq!(again.confirm_position, changes[2].position);
+    assert_eq!(again.changes[0].change_id(), changes[2].change_id());
     dept.exec("INSERT INTO permits VALUES (4, 'holder 4')")
         .await;
     let next = next_batch(&mut reopened).await;
     assert_eq!(key_of(&next.changes[0]), 4);
     reopened.close().await;
+}
+
+#[tokio::test]
+async fn transactions_waiting_at_the_source_share_batches_in_order() {
+    let dept = Department::create().await;
+    dept.exec("CREATE TABLE stamps (id int PRIMARY KEY)").await;
+    let mut source = dept
+        .open(Uuid::new_v4(), &spec(&["stamps"], false), resume(0))
+        .await
+        .unwrap();
+    for id in 1..=50 {
+        dept.exec(&format!("INSERT INTO stamps VALUES ({id})"))
+            .await;
+    }
+    // All fifty are on their way before the first is read.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut batches = Vec::new();
+    let mut keys = Vec::new();
+    while keys.len() < 50 {
+        let batch = next_batch(&mut source).await;
+        keys.extend(batch.changes.iter().map(key_of));
+        let last = batch.changes.last().map(|c| c.position);
+        assert_eq!(
+            Some(batch.confirm_position),
+            last,
+            "confirmed at its last transaction"
+        );
+        batches.push(batch);
+    }
+    assert_eq!(keys, (1..=50).collect::<Vec<i64>>());
+    assert!(
+        batches.len() < 10,
+        "{} batches for 50 waiting transactions",
+        batches.len()
+    );
+    source.close().await;
 }
 
 #[tokio::test]
@@ -373,15 +397,12 @@ async fn a_table_without_a_primary_key_is_refused_by_name() {
     let mut source = dept.open(Uuid::new_v4(), &keyed, resume(0)).await.unwrap();
     dept.exec("INSERT INTO loose VALUES (5, 'x')").await;
     dept.exec("DELETE FROM loose WHERE a = 5").await;
-    let insert = next_batch(&mut source).await;
-    assert_eq!(key_of(&insert.changes[0]), 5);
-    let delete = next_batch(&mut source).await;
-    assert_eq!(delete.changes[0].operation, Operation::Delete);
-    assert_eq!(key_of(&delete.changes[0]), 5);
-    assert_eq!(
-        column(&delete.changes[0].before, "b"),
-        Some(&Value::Text("x".into()))
-    );
+    let [insert, delete] = <[Change; 2]>::try_from(next_changes(&mut source, 2).await)
+        .expect("exactly the insert and the delete");
+    assert_eq!(key_of(&insert), 5);
+    assert_eq!(delete.operation, Operation::Delete);
+    assert_eq!(key_of(&delete), 5);
+    assert_eq!(column(&delete.before, "b"), Some(&Value::Text("x".into())));
     source.close().await;
 }
 

@@ -585,6 +585,14 @@ async fn closed_windows_are_reported_once_with_their_events() {
     assert_eq!(events("exchange.reconciliation.completed").await, 1);
     assert_eq!(events("exchange.reconciliation.mismatched").await, 0);
     assert_eq!(events("exchange.subscription.batch_delivered").await, 1);
+    let mismatches = format!(
+        "zhongtai_exchange_reconciliation_mismatches_total{{line=\"{}\"}}",
+        fixture.line_id
+    );
+    assert!(
+        !zhongtai_telemetry::metrics::encode().contains(&mismatches),
+        "a balanced window is no mismatch"
+    );
 
     let listed = fixture
         .handlers
@@ -650,6 +658,14 @@ async fn a_discrepant_window_also_publishes_a_mismatch() {
     assert_eq!(events("exchange.reconciliation.completed").await, 1);
     assert_eq!(events("exchange.reconciliation.mismatched").await, 1);
     assert_eq!(events("exchange.subscription.batch_delivered").await, 2);
+    let exposition = zhongtai_telemetry::metrics::encode();
+    assert!(
+        exposition.contains(&format!(
+            "zhongtai_exchange_reconciliation_mismatches_total{{line=\"{}\"}} 1\n",
+            fixture.line_id
+        )),
+        "{exposition}"
+    );
     let listed = fixture
         .handlers
         .list_reconciliation_reports(acting(

@@ -8,7 +8,7 @@ use zhongtai_kit::TenantId;
 use super::entities::certificate;
 use crate::shared::{CertificateError, CertificateRecord, CertificateStatus, StatusEntry};
 
-pub fn storage(cause: impl std::fmt::Display) -> CertificateError {
+pub fn storage(cause: impl std::fmt::Display + 'static) -> CertificateError {
     CertificateError::storage(cause)
 }
 

@@ -18,6 +18,7 @@ use zhongtai_credential::{CERTIFICATE_TYP, CodeKind, CodePayload, FormatError};
 use super::model::CodeOutcome;
 use super::ports::OfflineCodeRepository;
 use super::signatures::SignatureBatcher;
+use crate::metrics::{self, VerificationResult, VerifiedKind};
 use crate::shared::CertificateError;
 
 /// Largest presentation accepted, in bytes (a code is well under 1 KiB).
@@ -83,7 +84,10 @@ impl Verifier {
         let (check, trust_list_version) = self.signatures.check(presentation, now).await?;
         let check = match check {
             Ok(check) => check,
-            Err(error) => return Ok(Err(unreadable(&error))),
+            Err(error) => {
+                metrics::record(VerifiedKind::Code, VerificationResult::Invalid);
+                return Ok(Err(unreadable(&error)));
+            }
         };
         let signed_by_platform = !matches!(
             check.outcome,
@@ -111,6 +115,10 @@ impl Verifier {
                 verification.detail = "the offline code was revoked".to_string();
             }
         }
+        metrics::record(
+            VerifiedKind::of_code(verification.payload.as_ref().map(|p| p.kind)),
+            VerificationResult::of_code(verification.outcome),
+        );
         Ok(Ok(verification))
     }
 }

@@ -40,8 +40,8 @@ pub(super) fn guardian_owned_update<E: EntityTrait>() -> UpdateMany<E> {
     E::update_many()
 }
 
-pub(super) fn storage(e: impl std::fmt::Display) -> CertificateError {
-    CertificateError::Storage(e.to_string())
+pub(super) fn storage(e: impl std::fmt::Display + 'static) -> CertificateError {
+    CertificateError::storage(e)
 }
 
 pub(super) fn is_unique_violation(e: &DbErr) -> bool {

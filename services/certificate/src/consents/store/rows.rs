@@ -24,7 +24,7 @@ pub(super) fn department(tenant: &TenantId) -> String {
     tenant.department.clone().unwrap_or_default()
 }
 
-pub(super) fn storage(e: impl std::fmt::Display) -> CertificateError {
+pub(super) fn storage(e: impl std::fmt::Display + 'static) -> CertificateError {
     CertificateError::storage(e)
 }
 

@@ -46,8 +46,8 @@ pub(super) fn platform_wide_delete<E: EntityTrait>() -> sea_orm::DeleteMany<E> {
     E::delete_many()
 }
 
-pub(super) fn storage(e: impl std::fmt::Display) -> CertificateError {
-    CertificateError::Storage(e.to_string())
+pub(super) fn storage(e: impl std::fmt::Display + 'static) -> CertificateError {
+    CertificateError::storage(e)
 }
 
 pub(super) fn is_unique_violation(e: &DbErr) -> bool {

@@ -69,9 +69,24 @@ async fn an_offline_code_verifies_until_revoked_here_and_on_another_instance() {
             .await
             .unwrap()
             .into_inner();
+    let revoked_verifications = || {
+        // Other tests of this binary count into the same registry: compare
+        // before and after rather than expect an exact value.
+        let prefix =
+            "zhongtai_certificate_verifications_total{kind=\"offline_code\",result=\"revoked\"} ";
+        zhongtai_telemetry::metrics::encode()
+            .lines()
+            .find_map(|line| line.strip_prefix(prefix)?.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    let revoked_before = revoked_verifications();
     assert_eq!(
         w.outcome(&code.qr_payload).await,
         pb::VerificationOutcome::Revoked
+    );
+    assert!(
+        revoked_verifications() > revoked_before,
+        "a revoked offline code is counted as such"
     );
     eventually(
         Duration::from_secs(10),

@@ -8,7 +8,7 @@ use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use uuid::Uuid;
 use zhongtai_exchange::capture::{LogCapture, Resume};
 use zhongtai_exchange::domain::{
-    ChangeSource, FlowError, LogSourceSpec, SourceBatch, SourceEvent, SourceTable,
+    Change, ChangeSource, FlowError, LogSourceSpec, SourceBatch, SourceEvent, SourceTable,
 };
 use zhongtai_kit::config::ExchangeConfig;
 use zhongtai_kit::secret::Secret;
@@ -150,4 +150,14 @@ pub async fn next_batch(source: &mut Box<dyn ChangeSource>) -> SourceBatch {
     })
     .await
     .expect("no batch from the source in time")
+}
+
+/// The next `count` changes, however the source batches them (transactions
+/// already waiting share a batch); fails the test after [`EVENT_TIMEOUT`].
+pub async fn next_changes(source: &mut Box<dyn ChangeSource>, count: usize) -> Vec<Change> {
+    let mut changes = Vec::new();
+    while changes.len() < count {
+        changes.extend(next_batch(source).await.changes);
+    }
+    changes
 }
