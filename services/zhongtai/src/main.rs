@@ -11,6 +11,7 @@
 mod audit;
 mod certs;
 mod client;
+mod migrate;
 mod serve;
 mod services;
 mod up;
@@ -36,6 +37,10 @@ enum Command {
     Up(up::UpArgs),
     /// Run one service against PostgreSQL, etcd and RabbitMQ (configured by file and environment)
     Serve(serve::ServeArgs),
+    /// Apply one service's database migrations and exit (a deployment's migration step)
+    Migrate(migrate::MigrateArgs),
+    /// A running deployment at a glance: every instance's health, version and address, every exchange line's lag
+    Status(client::status::StatusArgs),
     /// Health of every service of a running platform
     Health(client::health::HealthArgs),
     /// Instances of each service, as discovery sees them
@@ -47,7 +52,7 @@ enum Command {
     #[command(subcommand)]
     Item(client::items::ItemCommand),
     /// Applications: submit, follow, approve, reject, send back, recall, …
-    #[command(subcommand, alias = "app")]
+    #[command(subcommand)]
     Application(client::applications::ApplicationCommand),
     /// Your approval tasks
     #[command(subcommand)]
@@ -83,6 +88,20 @@ enum Command {
     /// Your tenant's enclaves (数据飞地): tables, rows, backflow to child tenants
     #[command(subcommand)]
     Enclave(client::enclaves::EnclaveCommand),
+    /// Integrator apps of the capability gateway, and their credentials
+    #[command(subcommand)]
+    App(client::gateway::AppCommand),
+    /// Capabilities the gateway opens: HTTP routes to backend methods
+    #[command(subcommand)]
+    Capability(client::gateway::CapabilityCommand),
+    /// Rate limits, quotas and concurrency caps of apps on capabilities
+    #[command(subcommand)]
+    Policy(client::gateway::PolicyCommand),
+    /// An app's quota usage per capability and window
+    Usage(client::gateway::UsageArgs),
+    /// The gateway's call audit and OpenAPI document
+    #[command(subcommand)]
+    Gateway(client::gateway::GatewayCommand),
     /// Bearer tokens for calling the services
     #[command(subcommand)]
     Token(client::token::TokenCommand),
@@ -110,6 +129,8 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Up(args) => up::run(args).await,
             Command::Serve(args) => serve::run(args).await,
+            Command::Migrate(args) => migrate::run(args).await,
+            Command::Status(args) => client::status::run(args).await,
             Command::Health(args) => client::health::health(args).await,
             Command::Services(args) => client::health::services(args).await,
             Command::Process(command) => client::processes::run(command).await,
@@ -127,6 +148,11 @@ fn main() -> ExitCode {
             Command::Line(command) => client::lines::run(command).await,
             Command::Subscription(command) => client::subscriptions::run(command).await,
             Command::Enclave(command) => client::enclaves::run(command).await,
+            Command::App(command) => client::gateway::apps::run(command).await,
+            Command::Capability(command) => client::gateway::capabilities::run(command).await,
+            Command::Policy(command) => client::gateway::policies::run(command).await,
+            Command::Usage(args) => client::gateway::observe::usage(args).await,
+            Command::Gateway(command) => client::gateway::observe::run(command).await,
             Command::Token(command) => client::token::run(command),
             Command::Certs(command) => certs::run(command),
             Command::Audit(command) => audit::run(command).await,

@@ -64,6 +64,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         catalog: config.catalog.clone(),
         certificate: config.certificate.clone(),
         exchange: config.exchange.clone(),
+        gateway: config.gateway.clone(),
+        token_issuer: config.auth.issuer.clone(),
+        token_audience: config.auth.audience.clone(),
     };
     let running = args
         .service

@@ -4,18 +4,26 @@ use std::fmt;
 
 use tokio_util::sync::CancellationToken;
 use zhongtai_kit::Platform;
-use zhongtai_kit::config::{ApprovalConfig, CatalogConfig, CertificateConfig, ExchangeConfig};
-use zhongtai_kit::service::{RunningService, ServiceError, ServiceSettings, start};
+use zhongtai_kit::config::DatabaseConfig;
+use zhongtai_kit::config::{
+    ApprovalConfig, CatalogConfig, CertificateConfig, ExchangeConfig, GatewayConfig,
+};
+use zhongtai_kit::service::{RunningService, ServiceError, ServiceSettings, migrate, start};
 
 /// Settings particular to one service (`[approval]`, `[catalog]`,
-/// `[certificate]`); the embedded platform uses the defaults, with a key
-/// encryption key of its own.
+/// `[certificate]`, `[exchange]`, `[gateway]`); the embedded platform uses
+/// the defaults, with keys of its own.
 #[derive(Debug, Clone, Default)]
 pub struct ModuleSettings {
     pub approval: ApprovalConfig,
     pub catalog: CatalogConfig,
     pub certificate: CertificateConfig,
     pub exchange: ExchangeConfig,
+    pub gateway: GatewayConfig,
+    /// `iss` and `aud` the services verify tokens against: the gateway signs
+    /// its calls on apps' behalf with them.
+    pub token_issuer: String,
+    pub token_audience: String,
 }
 
 /// A Zhongtai service.
@@ -95,14 +103,32 @@ impl ServiceName {
                 start(module, settings, platform, shutdown).await
             }
             ServiceName::Gateway => {
-                start(
-                    zhongtai_gateway::GatewayModule,
-                    settings,
-                    platform,
-                    shutdown,
+                let module = zhongtai_gateway::GatewayModule::new(
+                    modules.gateway.clone(),
+                    &modules.token_issuer,
+                    &modules.token_audience,
                 )
-                .await
+                .map_err(|e| ServiceError::Config {
+                    service: "gateway",
+                    message: e.to_string(),
+                })?;
+                start(module, settings, platform, shutdown).await
             }
+        }
+    }
+}
+
+impl ServiceName {
+    /// Applies this service's pending database migrations.
+    pub async fn migrate(self, database: &DatabaseConfig) -> Result<(), ServiceError> {
+        match self {
+            ServiceName::Approval => migrate::<zhongtai_approval::ApprovalModule>(database).await,
+            ServiceName::Catalog => migrate::<zhongtai_catalog::CatalogModule>(database).await,
+            ServiceName::Certificate => {
+                migrate::<zhongtai_certificate::CertificateModule>(database).await
+            }
+            ServiceName::Exchange => migrate::<zhongtai_exchange::ExchangeModule>(database).await,
+            ServiceName::Gateway => migrate::<zhongtai_gateway::GatewayModule>(database).await,
         }
     }
 }

@@ -33,6 +33,10 @@ pub struct UpArgs {
     /// certificate, exchange, gateway). 0 picks free ports.
     #[arg(long, env = "ZHONGTAI_BASE_PORT", default_value_t = 50051)]
     base_port: u16,
+    /// Port of the gateway's HTTP front door for integrators (0, or a
+    /// --base-port of 0, picks a free one)
+    #[arg(long, env = "ZHONGTAI_GATEWAY_PORT", default_value_t = 8080)]
+    gateway_port: u16,
     /// Address of the Prometheus /metrics endpoint ("off" to disable)
     #[arg(
         long,
@@ -67,10 +71,17 @@ pub async fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
     };
     let platform = Platform::embedded(channel_config(&MeshConfig::default()));
     let tokens = development_tokens(&data_dir).await?;
-    let modules = embedded_modules(&data_dir)?;
+    let mut modules = embedded_modules(&data_dir)?;
+    let gateway_port = if args.base_port == 0 {
+        0
+    } else {
+        args.gateway_port
+    };
+    modules.gateway.listen = format!("{}:{gateway_port}", args.host);
 
     let mut running = Vec::new();
     let mut endpoints = BTreeMap::new();
+    let mut http = BTreeMap::new();
     for (offset, service) in ServiceName::ALL.into_iter().enumerate() {
         let port = if args.base_port == 0 {
             0
@@ -85,12 +96,17 @@ pub async fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
             .await
             .with_context(|| format!("cannot start {service}"))?;
         endpoints.insert(service.to_string(), started.local_addr.to_string());
+        for (_, addr) in &started.listeners {
+            http.insert(service.to_string(), addr.to_string());
+        }
         running.push(started);
     }
 
     let endpoints = Endpoints {
         services: endpoints,
         metrics: metrics.map(|addr| addr.to_string()),
+        http,
+        version: env!("CARGO_PKG_VERSION").to_string(),
     };
     let file = data_dir.join(ENDPOINTS_FILE);
     endpoints
@@ -156,6 +172,16 @@ fn embedded_modules(data_dir: &Path) -> anyhow::Result<ModuleSettings> {
         data_dir_secret(&data_dir.join(KEY_ENCRYPTION_KEY_FILE))?.into();
     modules.exchange.masking_key = data_dir_secret(&data_dir.join(MASKING_KEY_FILE))?.into();
     modules.exchange.sources = exchange_sources(std::env::vars());
+    modules.gateway.secret_encryption_key =
+        data_dir_secret(&data_dir.join(GATEWAY_SECRET_KEY_FILE))?.into();
+    // The gateway signs its calls with the development issuer's key, which
+    // every embedded service trusts.
+    let issuer = DevIssuer::load_or_create(data_dir)
+        .context("cannot set up the development token issuer")?;
+    modules.gateway.token_signing_key = issuer.pkcs8_base64().to_string().into();
+    modules.gateway.token_key_id = issuer.key_id().to_string();
+    modules.token_issuer = zhongtai_kit::auth::DEV_ISSUER.to_string();
+    modules.token_audience = zhongtai_kit::auth::DEFAULT_AUDIENCE.to_string();
     Ok(modules)
 }
 
@@ -205,6 +231,7 @@ const KEY_ENCRYPTION_KEY_FILE: &str = "certificate-key-encryption.key";
 
 /// The embedded exchange center's masking key, in the data folder.
 const MASKING_KEY_FILE: &str = "exchange-masking.key";
+const GATEWAY_SECRET_KEY_FILE: &str = "gateway-secret.key";
 
 async fn development_tokens(data_dir: &Path) -> anyhow::Result<Arc<TokenVerifier>> {
     let issuer = DevIssuer::load_or_create(data_dir)
@@ -233,6 +260,12 @@ fn print_banner(endpoints: &Endpoints, data_dir: &Path) {
     );
     for (service, address) in &endpoints.services {
         println!("  {service:<12} grpc://{address}");
+    }
+    for (service, address) in &endpoints.http {
+        println!(
+            "  {:<12} http://{address}  (integrators: signed HTTP/JSON and gRPC)",
+            format!("{service}-http")
+        );
     }
     if let Some(metrics) = &endpoints.metrics {
         println!("  {:<12} http://{metrics}/metrics", "metrics");

@@ -1575,3 +1575,139 @@ fn s4_in_miniature_a_city_backflows_its_countys_slice_of_its_own_table() {
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("NOT_FOUND"), "{stderr}");
 }
+
+/// One signed call with the Python example client (standard library only).
+fn signed_call(front_door: &str, app_key: &str, secret: &str, body: &str) -> serde_json::Value {
+    let output = std::process::Command::new("python3")
+        .arg(examples("gateway/zt_client.py"))
+        .args([
+            "--url",
+            front_door,
+            "--app-key",
+            app_key,
+            "--secret",
+            secret,
+        ])
+        .args(["POST", "/v1/certificates:verify", body])
+        .output()
+        .expect("python3 runs");
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "zt_client.py: not JSON ({e}): {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+#[test]
+fn the_integrator_quick_start_opens_verification_to_a_bank_that_signs_its_calls() {
+    let platform = Platform::start();
+    let operator = platform.token_of("330000", "big-data-bureau", "admin", "platform-admin");
+
+    platform.json(
+        &operator,
+        &[
+            "capability",
+            "create",
+            "--file",
+            &examples("gateway/certificate-verify.yaml"),
+        ],
+    );
+    let published = platform.json(
+        &operator,
+        &["capability", "publish", "certificate.verify", "v1"],
+    );
+    assert_eq!(published["published"], true, "{published}");
+    let registered = platform.json(
+        &operator,
+        &[
+            "app",
+            "register",
+            "--name",
+            "Agricultural Bank",
+            "--sponsor",
+            "331100/market-regulation",
+            "--owner",
+            "Agricultural Bank of China",
+            "--contact-email",
+            "api@bank.example",
+            "--allow",
+            "certificate.verify",
+        ],
+    );
+    let app = if registered["app"].is_object() {
+        &registered["app"]
+    } else {
+        &registered
+    };
+    let app_id = field(app, "id").to_string();
+    let issued = platform.json(&operator, &["app", "credential", "issue", &app_id]);
+    let app_key = field(&issued["credential"], "appKey").to_string();
+    let secret = field(&issued, "secret").to_string();
+    platform.json(
+        &operator,
+        &[
+            "policy",
+            "set",
+            "--app",
+            &app_id,
+            "--capability",
+            "certificate.verify",
+            "--day",
+            "10000",
+            "--rate",
+            "50/1s",
+        ],
+    );
+
+    // The bank's call gets through once the gateway has the configuration
+    // (within its refresh interval): the certificate center answers it.
+    let front_door = platform.front_door();
+    let body = r#"{"token": "eyJhbGciOiJFZERTQSIsInR5cCI6Inp0LWNlcnQrand0Iiwia2lkIjoidW5rbm93biJ9.eyJqdGkiOiJ4In0.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}"#;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let answer = loop {
+        let answer = signed_call(&front_door, &app_key, &secret, body);
+        if answer["status"] == 200 || std::time::Instant::now() > deadline {
+            break answer;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert_eq!(answer["status"], 200, "{answer}");
+    assert_eq!(
+        answer["body"]["result"]["outcome"], "VERIFICATION_OUTCOME_UNTRUSTED_KEY",
+        "{answer}"
+    );
+    assert_eq!(
+        answer["headers"]["x-zt-quota-day-remaining"], "9999",
+        "{answer}"
+    );
+
+    // A wrong secret is refused with the documented reason.
+    let forged = signed_call(&front_door, &app_key, "not-the-secret", body);
+    assert_eq!(forged["status"], 401, "{forged}");
+    assert_eq!(
+        forged["body"]["error"]["reason"], "SIGNATURE_INVALID",
+        "{forged}"
+    );
+
+    // The operator sees the usage and the audited calls.
+    let usage = platform.json(&operator, &["usage", "--app", &app_id]);
+    assert_eq!(usage["usages"][0]["used"], "1", "{usage}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let audit = loop {
+        let audit = platform.json(&operator, &["gateway", "audit", "--app", &app_id]);
+        let n = audit["records"].as_array().map(Vec::len).unwrap_or(0);
+        if n >= 2 || std::time::Instant::now() > deadline {
+            break audit;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let reasons: Vec<&str> = audit["records"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["errorReason"].as_str())
+        .collect();
+    assert!(reasons.contains(&"SIGNATURE_INVALID"), "{audit}");
+}

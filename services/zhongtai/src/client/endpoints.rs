@@ -4,12 +4,14 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Args;
 use http::HeaderValue;
 use serde::{Deserialize, Serialize};
 use tonic::body::Body;
+use tonic::transport::{Channel, Endpoint};
 use tower::ServiceBuilder;
 use tower::util::BoxCloneSyncService;
 use zhongtai_kit::ServiceChannel;
@@ -28,6 +30,13 @@ pub const ENDPOINTS_FILE: &str = "endpoints.json";
 pub struct Endpoints {
     pub services: BTreeMap<String, String>,
     pub metrics: Option<String>,
+    /// HTTP front doors by service (the gateway's, for integrators).
+    #[serde(default)]
+    pub http: BTreeMap<String, String>,
+    /// Build version of the `zhongtai up` that wrote the file, which every
+    /// embedded service runs; empty in files that predate it.
+    #[serde(default)]
+    pub version: String,
 }
 
 impl Endpoints {
@@ -55,6 +64,10 @@ pub struct TargetArgs {
     /// etcd endpoints of a deployed platform (comma-separated)
     #[arg(long, env = "ETCD_ENDPOINTS")]
     etcd: Option<String>,
+    /// Key prefix the deployment's instances register under in etcd (with
+    /// --etcd; default /zhongtai/services)
+    #[arg(long, env = "ZHONGTAI_MESH__PREFIX")]
+    etcd_prefix: Option<String>,
     /// Data folder of a `zhongtai up` platform
     #[arg(long, env = "ZHONGTAI_DATA_DIR", default_value = ".data")]
     data_dir: PathBuf,
@@ -111,7 +124,11 @@ impl Target {
         match &args.etcd {
             Some(etcd) => {
                 mesh.etcd_endpoints = etcd.split(',').map(|s| s.trim().to_string()).collect();
-                let registry = EtcdRegistry::new(etcd_config(&mesh)).context("invalid --etcd")?;
+                if let Some(prefix) = &args.etcd_prefix {
+                    mesh.prefix = prefix.trim().to_string();
+                }
+                let registry = EtcdRegistry::new(etcd_config(&mesh))
+                    .context("invalid --etcd or --etcd-prefix")?;
                 Ok(Self {
                     registry: Some(Arc::new(registry)),
                     endpoints: None,
@@ -140,11 +157,16 @@ impl Target {
             .as_ref()
             .and_then(|e| e.services.get(service))
             .cloned();
+        let version = self
+            .endpoints
+            .as_ref()
+            .map(|e| e.version.clone())
+            .unwrap_or_default();
         Discovery::fixed(address.map(|address| ServiceInstance {
             service: service.to_string(),
             id: format!("{service}-local"),
             address,
-            version: String::new(),
+            version,
             zone: "local".into(),
             weight: 100,
             metadata: BTreeMap::new(),
@@ -173,5 +195,41 @@ impl Target {
                 .map_err(zhongtai_kit::platform::channel_status)
                 .service(channel),
         )
+    }
+
+    /// Dials single instances, as [`channel`](Self::channel) would reach
+    /// them but without the balancer, so each one can be asked about itself.
+    pub fn instance_dialer(&self, timeout: Duration) -> InstanceDialer {
+        InstanceDialer {
+            tls: self.tls.clone(),
+            timeout,
+        }
+    }
+}
+
+/// Connects to one instance at a time, over the mesh's TLS when configured.
+/// `timeout` bounds the connection, the TLS handshake and every call, so an
+/// instance that accepts but never answers cannot hold the caller.
+#[derive(Clone)]
+pub struct InstanceDialer {
+    tls: Option<MeshTls>,
+    timeout: Duration,
+}
+
+impl InstanceDialer {
+    pub async fn connect(
+        &self,
+        instance: &ServiceInstance,
+    ) -> Result<Channel, tonic::transport::Error> {
+        let endpoint = match &self.tls {
+            None => Endpoint::from_shared(format!("http://{}", instance.address))?,
+            Some(tls) => Endpoint::from_shared(format!("https://{}", instance.address))?
+                .tls_config(tls.client_config(&instance.service).timeout(self.timeout))?,
+        };
+        endpoint
+            .connect_timeout(self.timeout)
+            .timeout(self.timeout)
+            .connect()
+            .await
     }
 }

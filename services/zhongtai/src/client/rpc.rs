@@ -14,6 +14,7 @@ use zhongtai_contracts::certificate::v1::code_service_client::CodeServiceClient;
 use zhongtai_contracts::certificate::v1::consent_service_client::ConsentServiceClient;
 use zhongtai_contracts::exchange::v1::enclave_service_client::EnclaveServiceClient;
 use zhongtai_contracts::exchange::v1::exchange_service_client::ExchangeServiceClient;
+use zhongtai_contracts::gateway::v1::gateway_admin_service_client::GatewayAdminServiceClient;
 use zhongtai_kit::ServiceChannel;
 
 use super::endpoints::{Target, TargetArgs};
@@ -25,6 +26,7 @@ pub type Codes = CodeServiceClient<ServiceChannel>;
 pub type Consents = ConsentServiceClient<ServiceChannel>;
 pub type Exchange = ExchangeServiceClient<ServiceChannel>;
 pub type Enclaves = EnclaveServiceClient<ServiceChannel>;
+pub type GatewayAdmin = GatewayAdminServiceClient<ServiceChannel>;
 
 pub fn approval(target: &TargetArgs) -> anyhow::Result<Approval> {
     Ok(ApprovalServiceClient::new(
@@ -68,6 +70,13 @@ pub fn exchange(target: &TargetArgs) -> anyhow::Result<Exchange> {
 pub fn enclaves(target: &TargetArgs) -> anyhow::Result<Enclaves> {
     Ok(EnclaveServiceClient::new(
         Target::resolve(target)?.channel("exchange"),
+    ))
+}
+
+/// The capability gateway's admin plane.
+pub fn gateway(target: &TargetArgs) -> anyhow::Result<GatewayAdmin> {
+    Ok(GatewayAdminServiceClient::new(
+        Target::resolve(target)?.channel("gateway"),
     ))
 }
 

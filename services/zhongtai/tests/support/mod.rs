@@ -65,6 +65,20 @@ impl Platform {
         }
     }
 
+    /// Where integrators reach the gateway's front door (`http://host:port`).
+    pub fn front_door(&self) -> String {
+        let endpoints: Value = serde_json::from_slice(
+            &std::fs::read(self.data_dir.join("endpoints.json")).expect("endpoints.json"),
+        )
+        .expect("endpoints.json is JSON");
+        format!(
+            "http://{}",
+            endpoints["http"]["gateway"]
+                .as_str()
+                .unwrap_or_else(|| panic!("no gateway front door in {endpoints}"))
+        )
+    }
+
     /// A development token for `subject` acting for 331100/`department`.
     pub fn token(&self, department: &str, role: &str, subject: &str) -> String {
         self.token_of("331100", department, role, subject)

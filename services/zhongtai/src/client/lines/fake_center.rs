@@ -286,6 +286,8 @@ impl Running {
         Endpoints {
             services: BTreeMap::from([("exchange".to_string(), address.to_string())]),
             metrics: None,
+            http: BTreeMap::new(),
+            version: String::new(),
         }
         .write(&data_dir.join(ENDPOINTS_FILE))
         .unwrap();
