@@ -8,7 +8,7 @@ CARGO := PROTOC="$$(bash scripts/ensure-protoc.sh)" cargo
 DATA_DIR ?= .data
 PROFILE ?= dev
 
-.PHONY: help run build test lint fmt proto-lint
+.PHONY: help run build test lint fmt proto-lint bench check-deploy
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -29,5 +29,11 @@ lint: proto-lint ## rustfmt, clippy (warnings are errors), buf lint
 proto-lint: ## buf lint + build of proto/
 	bash scripts/buf-lint.sh
 
+check-deploy: ## Helm chart + k8s/ manifests: lint, strict schema validation, invariants
+	bash scripts/check-deploy.sh
+
 fmt: ## Format the Rust code
 	cargo fmt --all
+
+bench: ## Benchmarks P1–P6 in release mode (writes bench/RESULTS.md and bench/results.json)
+	bash scripts/bench.sh

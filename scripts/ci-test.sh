@@ -11,9 +11,14 @@ PROTOC="$(bash scripts/ensure-protoc.sh)"
 export PROTOC
 
 env_file="$(mktemp)"
+# A state folder of this run's own: `down` then stops exactly what this
+# run's `up` started, never services another run (or a developer) started.
+ZT_TEST_ENV_DIR="$(mktemp -d "${TMPDIR:-/tmp}/zhongtai-test-env.XXXXXX")"
+export ZT_TEST_ENV_DIR
 cleanup() {
   bash scripts/test-env.sh down || true
   rm -f "$env_file"
+  rm -rf "$ZT_TEST_ENV_DIR"
 }
 trap cleanup EXIT
 
@@ -24,6 +29,9 @@ source "$env_file"
 
 step "lint"
 make --no-print-directory lint
+
+step "deployment manifests"
+bash scripts/check-deploy.sh
 
 step "build"
 cargo build --locked --workspace --all-targets

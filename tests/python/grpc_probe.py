@@ -4,6 +4,9 @@ Usage:
   grpc_probe.py inspect HOST:PORT
       -> {"health": {"": "SERVING", ...}, "services": [...]} using the
          standard health protocol and server reflection (v1alpha).
+  grpc_probe.py health HOST:PORT [SERVICE]
+      -> {"status": "SERVING"} from the standard health protocol alone (no
+         reflection), as kubelet's gRPC probe asks.
   grpc_probe.py raw HOST:PORT /package.Service/Method HEX|zeros:N [TOKEN]
       -> {"code": "INVALID_ARGUMENT", "details": "..."} for a request whose
          body is the given bytes (hex) or N zero bytes, sent as-is.
@@ -41,6 +44,16 @@ def inspect(target):
         return {"health": statuses, "services": services, "resolved": resolved}
 
 
+def health(target, service=""):
+    with grpc.insecure_channel(target) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        try:
+            reply = stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=10)
+            return {"status": health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)}
+        except grpc.RpcError as error:
+            return {"status": error.code().name}
+
+
 def raw(target, method, body, token=None):
     payload = bytes(int(body[6:])) if body.startswith("zeros:") else bytes.fromhex(body)
     metadata = [("authorization", "Bearer " + token)] if token else None
@@ -56,6 +69,8 @@ def raw(target, method, body, token=None):
 def main(argv):
     if len(argv) >= 3 and argv[1] == "inspect":
         result = inspect(argv[2])
+    elif len(argv) >= 3 and argv[1] == "health":
+        result = health(argv[2], argv[3] if len(argv) >= 4 else "")
     elif len(argv) >= 5 and argv[1] == "raw":
         result = raw(argv[2], argv[3], argv[4], argv[5] if len(argv) >= 6 else None)
     else:

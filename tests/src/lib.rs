@@ -4,9 +4,12 @@
 
 #![forbid(unsafe_code)]
 
+pub mod embedded;
 mod security;
 
-pub use security::{BearerToken, Security, TEST_KEY_ENCRYPTION_KEY, TEST_MASKING_KEY};
+pub use security::{
+    BearerToken, Security, TEST_GATEWAY_SECRET_KEY, TEST_KEY_ENCRYPTION_KEY, TEST_MASKING_KEY,
+};
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -16,6 +16,9 @@ pub const TEST_KEY_ENCRYPTION_KEY: &str = "dGVzdC1rZXktZW5jcnlwdGlvbi1rZXktMzItY
 /// The exchange center's masking key in tests (base64 of 32 bytes).
 pub const TEST_MASKING_KEY: &str = "dGVzdC1leGNoYW5nZS1tYXNraW5nLWtleS0zMmJ5dGU=";
 
+/// The gateway's app-secret encryption key in tests (base64 of 32 bytes).
+pub const TEST_GATEWAY_SECRET_KEY: &str = "dGVzdC1nYXRld2F5LWFwcC1zZWNyZXQta2V5LTMyYnk=";
+
 pub struct Security {
     dir: tempfile::TempDir,
     issuer: DevIssuer,
@@ -64,6 +67,18 @@ impl Security {
                 TEST_KEY_ENCRYPTION_KEY.to_string(),
             ),
             ("EXCHANGE_MASKING_KEY", TEST_MASKING_KEY.to_string()),
+            (
+                "GATEWAY_SECRET_ENCRYPTION_KEY",
+                TEST_GATEWAY_SECRET_KEY.to_string(),
+            ),
+            (
+                "GATEWAY_TOKEN_SIGNING_KEY",
+                self.issuer.pkcs8_base64().to_string(),
+            ),
+            (
+                "ZHONGTAI_GATEWAY__TOKEN_KEY_ID",
+                self.issuer.key_id().to_string(),
+            ),
         ]
     }
 

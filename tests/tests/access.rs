@@ -299,6 +299,10 @@ async fn seed_tenant_a(mesh: &Mesh) -> Seeded {
         updated_at: now,
         sponsor_division: division.into(),
         sponsor_department: department.into(),
+        owner: "{}".into(),
+        contact: "{}".into(),
+        disabled_reason: String::new(),
+        request_id: None,
     }
     .into_active_model()
     .insert(&mesh.db("gateway").await)

@@ -2,7 +2,9 @@
 //! over mutual TLS, RabbitMQ), with each party calling under its own token:
 //! - S2 steps 3–5: an approved business-licence application makes the
 //!   certificate center issue the licence — once, however often the event is
-//!   delivered —; a bank verifies it online (valid, tampered, revoked); an
+//!   delivered —; a bank verifies it online (valid, tampered, revoked),
+//!   directly and as an integrator app through the gateway, with HTTP/JSON
+//!   requests signed by the Python example client; an
 //!   offline verifier holding only the published trust list still catches
 //!   tampering and expiry; PyJWT, knowing nothing of this project but the
 //!   published JWKS, verifies the same token.
@@ -32,12 +34,17 @@ use zhongtai_credential::{Outcome, PublicKey, TrustListDocument};
 use zhongtai_kit::Role;
 use zhongtai_mesh::MeshChannel;
 
+use support::gateway::{
+    SignedClient, certificate_verify, open, python_call, register_app, until_configured,
+};
 use support::{Mesh, Services, count, with_token};
 
 const PLATFORM: &str = "330000/big-data-bureau";
 
 const MARKET_REGULATION: &str = "331100/market-regulation";
 const BANK: &str = "331100/agricultural-bank";
+/// The gateway route of `certificate.verify`.
+const VERIFY_ROUTE: &str = "/v1/certificates:verify";
 const EVENT_WAIT: Duration = Duration::from_secs(30);
 const COMPANY: &str = "丽水青瓷有限公司";
 
@@ -345,6 +352,44 @@ async fn an_approved_licence_is_issued_once_and_verifies_online_offline_and_with
         pb::VerificationOutcome::SignatureInvalid,
         "{forged:?}"
     );
+
+    // The same through the gateway: the bank is an integrator app calling
+    // over HTTP/JSON with requests signed by the Python example client.
+    let front = mesh.gateway_front_door.unwrap();
+    open(&mesh, certificate_verify()).await;
+    let bank_app = register_app(&mesh, "agricultural-bank", BANK, &["certificate.verify"]).await;
+    let probe = serde_json::json!({"token": "probe"}).to_string();
+    until_configured(
+        &SignedClient::new(front, &bank_app),
+        "POST",
+        VERIFY_ROUTE,
+        probe.as_bytes(),
+    )
+    .await;
+    let verify_over_http = |token: &str| {
+        let reply = python_call(
+            front,
+            &bank_app,
+            "POST",
+            VERIFY_ROUTE,
+            Some(&serde_json::json!({"token": token})),
+            &[],
+        );
+        assert_eq!(reply.status, 200, "{reply:?}");
+        reply.body["result"]["outcome"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert_eq!(
+        verify_over_http(&licence.token),
+        "VERIFICATION_OUTCOME_VALID"
+    );
+    assert_eq!(
+        verify_over_http(&tampered(&licence.token)),
+        "VERIFICATION_OUTCOME_SIGNATURE_INVALID"
+    );
+
     let via_qr = certificates(&mesh)
         .verify_certificate(with_token(
             pb::VerifyCertificateRequest {
@@ -401,6 +446,10 @@ async fn an_approved_licence_is_issued_once_and_verifies_online_offline_and_with
         after.outcome(),
         pb::VerificationOutcome::Revoked,
         "{after:?}"
+    );
+    assert_eq!(
+        verify_over_http(&licence.token),
+        "VERIFICATION_OUTCOME_REVOKED"
     );
 
     // Offline, with only the trust list: the signature and the validity
@@ -945,6 +994,162 @@ async fn codes_are_shown_for_a_family_and_a_printout_and_scans_are_listed() {
         kinds.iter().filter(|k| **k == pb::CodeKind::Family).count(),
         2,
         "{kinds:?}"
+    );
+    mesh.stop().await;
+}
+
+/// S3 through the gateway: the home-service platform is an integrator app;
+/// it asks for the consent and reads under it with signed HTTP/JSON calls,
+/// and the consent's state and read limit apply to those calls.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_integrator_reads_consented_records_through_the_gateway_within_the_consent() {
+    use support::gateway::Opening;
+    use zhongtai_contracts::certificate::v1::consent_service_client::ConsentServiceClient;
+    use zhongtai_contracts::gateway::v1 as gw;
+    let mesh = Mesh::start(Services::All).await;
+    create_person_type(
+        &mesh,
+        "health-certificate",
+        &["occupation", "examined_on_text"],
+    )
+    .await;
+    let issuer = create_issuer_of(&mesh, HUMAN_RESOURCES, &["health-certificate"]).await;
+    let nanny = person("李秀英", NANNY_ID);
+    issue_to(
+        &mesh,
+        HUMAN_RESOURCES,
+        &issuer,
+        "health-certificate",
+        nanny.clone(),
+        vec![
+            string_claim("occupation", "家政服务"),
+            string_claim("examined_on_text", "2026-11-20"),
+        ],
+    )
+    .await;
+
+    let front = mesh.gateway_front_door.unwrap();
+    for opening in [
+        Opening {
+            name: "consent.request",
+            method: gw::HttpMethod::Post,
+            route: "/v1/consents",
+            body: "*",
+            service: "certificate",
+            grpc_method: "/zhongtai.certificate.v1.ConsentService/RequestConsent",
+            idempotent: true,
+            priority: gw::CapabilityPriority::Normal,
+            consent_required: false,
+        },
+        Opening {
+            name: "consent.read",
+            method: gw::HttpMethod::Post,
+            route: "/v1/consents/{consent_id}:read",
+            body: "*",
+            service: "certificate",
+            grpc_method: "/zhongtai.certificate.v1.ConsentService/ReadConsentedData",
+            idempotent: true,
+            priority: gw::CapabilityPriority::Normal,
+            consent_required: true,
+        },
+    ] {
+        open(&mesh, opening).await;
+    }
+    let platform_app = register_app(
+        &mesh,
+        "home-service-platform",
+        HOME_SERVICE_APP,
+        &["consent.request", "consent.read"],
+    )
+    .await;
+    let client = SignedClient::new(front, &platform_app);
+
+    // The app asks for 30 days and 2 reads, through the gateway.
+    let now = chrono::Utc::now();
+    let ask = zhongtai_contracts::json::to_json(&pb::RequestConsentRequest {
+        request_id: request_id(),
+        app_id: platform_app.app_id.clone(),
+        requester_name: "丽水好阿姨家政平台".into(),
+        holder: Some(nanny),
+        custodian: Some(tenant(HUMAN_RESOURCES)),
+        certificate_types: vec!["health-certificate".into()],
+        claims: Vec::new(),
+        purpose: "hiring check".into(),
+        period: Some(zhongtai_contracts::common::v1::Period {
+            start_time: Some(zhongtai_kit::proto::timestamp(now)),
+            end_time: Some(zhongtai_kit::proto::timestamp(
+                now + chrono::Duration::days(30),
+            )),
+        }),
+        read_limit: 2,
+    })
+    .unwrap()
+    .to_string();
+    let asked = until_configured(&client, "POST", "/v1/consents", ask.as_bytes()).await;
+    assert_eq!(asked.status, 200, "{asked:?}");
+    let consent_id = asked.body["consent"]["id"].as_str().unwrap().to_string();
+    let read_path = format!("/v1/consents/{consent_id}:read");
+    let read = || {
+        let body = serde_json::json!({ "requestId": request_id() }).to_string();
+        let client = client.clone();
+        let path = read_path.clone();
+        async move { client.call("POST", &path, body.as_bytes()).await }
+    };
+
+    // Locked: the gateway refuses before the certificate center is asked.
+    let locked = read().await;
+    assert_eq!(
+        (locked.status, locked.reason()),
+        (403, "CONSENT_REFUSED"),
+        "{locked:?}"
+    );
+
+    let consents = ConsentServiceClient::new(mesh.channel("certificate"));
+    for (party, token) in [
+        (
+            pb::ConsentParty::Custodian,
+            mesh.security.token(HUMAN_RESOURCES, &[Role::Admin]),
+        ),
+        (
+            pb::ConsentParty::Platform,
+            mesh.security.token(PLATFORM, &[Role::Admin]),
+        ),
+        (pb::ConsentParty::Holder, citizen_token(&mesh, NANNY_ID)),
+    ] {
+        consents
+            .clone()
+            .unlock_consent(with_token(
+                pb::UnlockConsentRequest {
+                    id: consent_id.clone(),
+                    party: party as i32,
+                },
+                &token,
+            ))
+            .await
+            .unwrap();
+    }
+
+    // Two reads within the limit, then refused by the consent's limit.
+    let first = read().await;
+    assert_eq!(first.status, 200, "{first:?}");
+    assert_eq!(first.body["readsRemaining"], "1", "{first:?}");
+    assert_eq!(
+        first.body["certificates"].as_array().map(Vec::len),
+        Some(1),
+        "{first:?}"
+    );
+    let second = read().await;
+    assert_eq!(second.status, 200, "{second:?}");
+    let third = read().await;
+    assert_eq!(
+        (third.status, third.reason()),
+        (403, "CONSENT_REFUSED"),
+        "{third:?}"
+    );
+    let message = third.body["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("reads") || message.contains("exhausted"),
+        "{message}"
     );
     mesh.stop().await;
 }

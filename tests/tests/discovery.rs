@@ -49,6 +49,28 @@ fn serve_approval(
     process
 }
 
+/// A viewer's client of the approval center through `etcd` discovery,
+/// with the operators' client certificate, and the discovery it balances
+/// over.
+fn viewer_through(etcd: &EtcdServer, security: &Security) -> (Discovery, Client) {
+    let registry = EtcdRegistry::new(EtcdConfig {
+        endpoints: vec![etcd.endpoint()],
+        ..EtcdConfig::default()
+    })
+    .unwrap();
+    let discovery = registry.discover("approval");
+    let channel = MeshChannel::new(
+        discovery.clone(),
+        ChannelConfig {
+            tls: Some(security.client_tls()),
+            ..ChannelConfig::default()
+        },
+    );
+    let token = security.token("331100/market-regulation", &[Role::Viewer]);
+    let client = ApprovalServiceClient::with_interceptor(channel, BearerToken::new(&token));
+    (discovery, client)
+}
+
 /// Instance ids in discovery.
 fn known(discovery: &Discovery) -> Vec<String> {
     discovery.current().keys().cloned().collect()
@@ -84,22 +106,8 @@ async fn s6_instances_come_and_go_without_failed_calls() {
     let mut etcd = EtcdServer::start();
     let db = TestDatabase::create().await;
 
-    let registry = EtcdRegistry::new(EtcdConfig {
-        endpoints: vec![etcd.endpoint()],
-        ..EtcdConfig::default()
-    })
-    .unwrap();
-    let discovery = registry.discover("approval");
     let security = Security::new();
-    let channel = MeshChannel::new(
-        discovery.clone(),
-        ChannelConfig {
-            tls: Some(security.client_tls()),
-            ..ChannelConfig::default()
-        },
-    );
-    let token = security.token("331100/market-regulation", &[Role::Viewer]);
-    let mut client = ApprovalServiceClient::with_interceptor(channel, BearerToken::new(&token));
+    let (discovery, mut client) = viewer_through(&etcd, &security);
 
     // Two instances register; the client balances over both.
     let mut a = serve_approval("approval-a", &etcd, &db, &security);
@@ -223,4 +231,161 @@ async fn s6_instances_come_and_go_without_failed_calls() {
         || async { fresh.current().is_empty().then_some(()) },
     )
     .await;
+}
+
+/// Callers that keep calling until stopped, as a department app's traffic
+/// would: every outcome is counted, nothing is retried by the test.
+struct SteadyLoad {
+    stop: tokio_util::sync::CancellationToken,
+    callers: Vec<tokio::task::JoinHandle<Tally>>,
+}
+
+#[derive(Default)]
+struct Tally {
+    ok: usize,
+    failures: Vec<(Duration, tonic::Status)>,
+    /// Instance → (calls answered, last answer since the load started).
+    answered: BTreeMap<String, (usize, Duration)>,
+}
+
+impl SteadyLoad {
+    fn start(client: &Client, callers: usize) -> Self {
+        let stop = tokio_util::sync::CancellationToken::new();
+        let started = Instant::now();
+        let callers = (0..callers)
+            .map(|_| {
+                let mut client = client.clone();
+                let stop = stop.clone();
+                tokio::spawn(async move {
+                    let mut tally = Tally::default();
+                    while !stop.is_cancelled() {
+                        match call(&mut client).await {
+                            Ok(instance) => {
+                                tally.ok += 1;
+                                let entry = tally.answered.entry(instance).or_default();
+                                entry.0 += 1;
+                                entry.1 = started.elapsed();
+                            }
+                            Err(status) => tally.failures.push((started.elapsed(), status)),
+                        }
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                    }
+                    tally
+                })
+            })
+            .collect();
+        Self { stop, callers }
+    }
+
+    async fn finish(self) -> Tally {
+        self.stop.cancel();
+        let mut total = Tally::default();
+        for caller in self.callers {
+            let tally = caller.await.unwrap();
+            total.ok += tally.ok;
+            total.failures.extend(tally.failures);
+            for (instance, (n, last)) in tally.answered {
+                let entry = total.answered.entry(instance).or_default();
+                entry.0 += n;
+                entry.1 = entry.1.max(last);
+            }
+        }
+        total
+    }
+}
+
+/// S6 under load: while callers keep calling, an instance is SIGKILLed,
+/// another is added, and etcd is stopped and started again; no idempotent
+/// call fails, and the instances register again by themselves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s6_a_steady_load_sees_no_failed_call_through_kill_add_and_etcd_restart() {
+    zhongtai_testkit::init_tracing();
+    let mut etcd = EtcdServer::start();
+    let db = TestDatabase::create().await;
+    let security = Security::new();
+    let (discovery, client) = viewer_through(&etcd, &security);
+
+    let mut a = serve_approval("approval-a", &etcd, &db, &security);
+    let b = serve_approval("approval-b", &etcd, &db, &security);
+    let two = eventually(Duration::from_secs(10), "two instances", || async {
+        let ids = known(&discovery);
+        (ids.len() == 2).then_some(ids)
+    })
+    .await;
+    let a_id = two
+        .iter()
+        .find(|id| a.output().contains(id.as_str()))
+        .cloned()
+        .unwrap();
+
+    let started = Instant::now();
+    let load = SteadyLoad::start(&client, 4);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    a.kill();
+    let killed_at = started.elapsed();
+    eventually(
+        Duration::from_secs(10),
+        "the killed instance left",
+        || async { (!known(&discovery).contains(&a_id)).then_some(()) },
+    )
+    .await;
+
+    let c = serve_approval("approval-c", &etcd, &db, &security);
+    let c_id = eventually(Duration::from_secs(10), "the new instance", || async {
+        known(&discovery).into_iter().find(|id| !two.contains(id))
+    })
+    .await;
+    let c_registered_at = started.elapsed();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    // etcd stops for longer than the lease TTL, then comes back with its
+    // data: the leases have lapsed, so the instances must register again.
+    etcd.stop();
+    tokio::time::sleep(LEASE_TTL + Duration::from_secs(1)).await;
+    etcd.restart();
+    let fresh = EtcdRegistry::new(EtcdConfig {
+        endpoints: vec![etcd.endpoint()],
+        ..EtcdConfig::default()
+    })
+    .unwrap()
+    .discover("approval");
+    eventually(
+        Duration::from_secs(30),
+        "both live instances registered again",
+        || async {
+            let ids: Vec<String> = fresh.current().keys().cloned().collect();
+            (ids.len() == 2 && !ids.contains(&a_id)).then_some(())
+        },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let tally = load.finish().await;
+
+    println!(
+        "S6 under load: {} calls answered, {} failed; answered by {:?}",
+        tally.ok,
+        tally.failures.len(),
+        tally.answered
+    );
+    assert!(
+        tally.failures.is_empty(),
+        "idempotent calls failed under load: {:?}",
+        tally.failures
+    );
+    assert!(tally.ok > 100, "the load kept calling: {}", tally.ok);
+    let (_, a_last) = tally.answered[&a_id];
+    assert!(
+        a_last <= killed_at,
+        "the killed instance answered after its death"
+    );
+    let (c_calls, c_last) = tally.answered.get(&c_id).copied().unwrap_or_default();
+    assert!(
+        c_calls > 0 && c_last > c_registered_at,
+        "the added instance took part of the load: {:?}",
+        tally.answered
+    );
+    for mut process in [b, c] {
+        process.stop_gracefully(Duration::from_secs(30));
+    }
 }

@@ -6,7 +6,8 @@
 
 use std::time::{Duration, Instant};
 
-use zhongtai_scenarios::{Process, grpc_probe};
+use zhongtai_scenarios::embedded::{cli, endpoints, start_up, token};
+use zhongtai_scenarios::grpc_probe;
 
 const SERVICES: [(&str, &str); 5] = [
     ("approval", "zhongtai.approval.v1.ApprovalService"),
@@ -15,70 +16,6 @@ const SERVICES: [(&str, &str); 5] = [
     ("exchange", "zhongtai.exchange.v1.ExchangeService"),
     ("gateway", "zhongtai.gateway.v1.GatewayAdminService"),
 ];
-
-/// `zhongtai up` on free ports with its own data folder, once it is up.
-fn start_up(metrics: &str) -> (tempfile::TempDir, Process) {
-    let data = tempfile::tempdir().unwrap();
-    let data_dir = data.path().to_str().unwrap().to_string();
-    let mut up = Process::spawn(
-        "up",
-        &[
-            "up",
-            "--data-dir",
-            &data_dir,
-            "--base-port",
-            "0",
-            "--metrics",
-            metrics,
-        ],
-        &[],
-    );
-    up.wait_for_output("Zhongtai is up", Duration::from_secs(60));
-    (data, up)
-}
-
-fn endpoints(data_dir: &std::path::Path) -> serde_json::Value {
-    let bytes = std::fs::read(data_dir.join("endpoints.json")).expect("endpoints.json written");
-    serde_json::from_slice(&bytes).expect("endpoints.json is JSON")
-}
-
-/// A development token of the platform in `data_dir`, as the README shows.
-fn token(data_dir: &std::path::Path, role: &str) -> String {
-    let output = std::process::Command::new(zhongtai_scenarios::zhongtai_bin())
-        .args([
-            "token",
-            "issue",
-            "--tenant",
-            "331100",
-            "--dept",
-            "market-regulation",
-            "--role",
-            role,
-        ])
-        .arg("--data-dir")
-        .arg(data_dir)
-        .output()
-        .expect("zhongtai runs");
-    assert!(output.status.success(), "{output:?}");
-    String::from_utf8_lossy(&output.stdout).trim().to_string()
-}
-
-/// Runs the CLI as an operator of 331100/market-regulation.
-fn cli(data_dir: &std::path::Path, args: &[&str]) -> (bool, String, String) {
-    let output = std::process::Command::new(zhongtai_scenarios::zhongtai_bin())
-        .args(args)
-        .arg("--data-dir")
-        .arg(data_dir)
-        .env_remove("ETCD_ENDPOINTS")
-        .env("ZHONGTAI_TOKEN", token(data_dir, "operator"))
-        .output()
-        .expect("zhongtai runs");
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
 
 #[test]
 fn up_serves_every_service_with_health_reflection_and_clean_shutdown() {

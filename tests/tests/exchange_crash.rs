@@ -23,7 +23,7 @@ use zhongtai_contracts::exchange::v1::exchange_service_client::ExchangeServiceCl
 use zhongtai_kit::Role;
 use zhongtai_mesh::{ChannelConfig, EtcdConfig, EtcdRegistry, MeshChannel, Registry};
 use zhongtai_scenarios::{Process, Security};
-use zhongtai_testkit::{EtcdServer, RabbitNode, TestDatabase};
+use zhongtai_testkit::{EtcdServer, RabbitNode, TestDatabase, flushed_wal_position, parse_lsn};
 
 const TENANT: &str = "331100/civil-affairs";
 const WAIT: Duration = Duration::from_secs(60);
@@ -56,15 +56,6 @@ impl Exchange {
     }
 }
 
-async fn one_value(db: &DatabaseConnection, sql: &str) -> String {
-    let row = db
-        .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
-        .await
-        .unwrap()
-        .unwrap();
-    row.try_get::<String>("", "v").unwrap()
-}
-
 fn published_checksum(report: &pb::ReconciliationReport, subscription_id: &str) -> String {
     report
         .tallies
@@ -75,8 +66,7 @@ fn published_checksum(report: &pb::ReconciliationReport, subscription_id: &str) 
 }
 
 fn lsn(text: &str) -> u64 {
-    let (high, low) = text.split_once('/').unwrap();
-    (u64::from_str_radix(high, 16).unwrap() << 32) | u64::from_str_radix(low, 16).unwrap()
+    parse_lsn(text).unwrap()
 }
 
 fn int_of(columns: &[pb::ColumnValue], name: &str) -> Option<i64> {
@@ -150,8 +140,7 @@ async fn every_change_is_in_effect_exactly_once_after_a_kill_and_a_broker_restar
     let source_db = sea_orm::Database::connect(source.url()).await.unwrap();
     source_db
         .execute_unprepared(
-            "CREATE TABLE readings (id bigint PRIMARY KEY, region_code text NOT NULL, value bigint NOT NULL);
-             INSERT INTO readings SELECT i, '3311' || lpad((i % 30)::text, 2, '0'), i FROM generate_series(1, 20000) i",
+            "CREATE TABLE readings (id bigint PRIMARY KEY, region_code text NOT NULL, value bigint NOT NULL)",
         )
         .await
         .unwrap();
@@ -252,6 +241,15 @@ async fn every_change_is_in_effect_exactly_once_after_a_kill_and_a_broker_restar
         .subscription
         .unwrap();
     let queue = subscription.queue.clone().unwrap().queue;
+    // The first rows come once the subscription exists (a subscription gets
+    // what is captured from its creation on), in one large transaction the
+    // line splits into batches.
+    source_db
+        .execute_unprepared(
+            "INSERT INTO readings SELECT i, '3311' || lpad((i % 30)::text, 2, '0'), i FROM generate_series(1, 20000) i",
+        )
+        .await
+        .unwrap();
 
     // The initial copy completes first: the faults hit the stream.
     let started = std::time::Instant::now();
@@ -290,7 +288,7 @@ async fn every_change_is_in_effect_exactly_once_after_a_kill_and_a_broker_restar
         written.load(Ordering::Relaxed) > 200,
         "the writer kept writing"
     );
-    let end = lsn(&one_value(&source_db, "SELECT pg_current_wal_lsn()::text AS v").await);
+    let end = flushed_wal_position(&source_db).await;
 
     // Everything up to the end is confirmed downstream.
     let started = std::time::Instant::now();
@@ -310,7 +308,7 @@ async fn every_change_is_in_effect_exactly_once_after_a_kill_and_a_broker_restar
             }
             assert!(
                 started.elapsed() < WAIT,
-                "line never caught up: {status:#?}\n{}",
+                "line never caught up to {end:X}: {status:#?}\n{}",
                 exchange.process.output()
             );
         }

@@ -222,6 +222,7 @@ async fn a_created_item_is_published_to_rabbitmq_through_the_outbox() {
         .unwrap();
 
     let security = Security::new();
+    let probe = format!("127.0.0.1:{}", free_port());
     let mut process = serve_approval_securely(
         &security,
         &[
@@ -229,6 +230,7 @@ async fn a_created_item_is_published_to_rabbitmq_through_the_outbox() {
             ("ETCD_ENDPOINTS", etcd.endpoint()),
             ("AMQP_URL", amqp_url()),
             ("ZHONGTAI_EVENTS__EXCHANGE", exchange.clone()),
+            ("ZHONGTAI_SERVER__PROBE_LISTEN", probe.clone()),
         ],
     );
     process.wait_for_output("registered in discovery", Duration::from_secs(60));
@@ -238,6 +240,13 @@ async fn a_created_item_is_published_to_rabbitmq_through_the_outbox() {
         process.output()
     );
     let address = listen_address(&process);
+
+    // Kubelet cannot present a mesh certificate: its gRPC probe asks the
+    // plaintext health-only port, which answers what the service answers.
+    let probed = grpc_probe(&["health", &probe]);
+    assert_eq!(probed["status"], "SERVING", "{probed}");
+    let probed = grpc_probe(&["health", &probe, "zhongtai.approval.v1.ApprovalService"]);
+    assert_eq!(probed["status"], "SERVING", "{probed}");
 
     // Plaintext is refused by the real server; so is a call without a token.
     let plaintext = ApprovalServiceClient::connect(format!("http://{address}")).await;
@@ -342,6 +351,65 @@ async fn a_created_item_is_published_to_rabbitmq_through_the_outbox() {
     let _ = channel
         .exchange_delete(exchange.as_str().into(), Default::default())
         .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_applies_a_services_migrations_once_and_exits() {
+    let db = TestDatabase::create().await;
+    let migrate = |database_url: &str| {
+        std::process::Command::new(zhongtai_scenarios::zhongtai_bin())
+            .args(["migrate", "catalog"])
+            .env("DATABASE_URL", database_url)
+            .env("LOG_FORMAT", "compact")
+            // What a deployment sets for the service itself is ignored here.
+            .env("ZHONGTAI_AUTH__ISSUER", "https://idp.example.gov")
+            .env("ZHONGTAI_SERVER__LISTEN", "0.0.0.0:50051")
+            .output()
+            .unwrap()
+    };
+    for run in ["first", "second"] {
+        let output = migrate(db.url());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{run} run: {stdout}{stderr}");
+        assert!(
+            format!("{stdout}{stderr}").contains("database migrated"),
+            "{run} run: {stdout}{stderr}"
+        );
+    }
+    let admin = database_as_admin(&db).await;
+    let applied = admin
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DatabaseBackend::Postgres,
+            "SELECT count(*) AS n FROM seaql_migrations",
+        ))
+        .await
+        .unwrap()
+        .expect("one row");
+    let applied: i64 = applied.try_get("", "n").unwrap();
+    assert!(applied > 0, "no migration recorded");
+    let outbox = admin
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DatabaseBackend::Postgres,
+            "SELECT count(*) AS n FROM event_outbox",
+        ))
+        .await;
+    assert!(outbox.is_ok(), "the outbox table exists: {outbox:?}");
+
+    // An unreachable database fails the step (the Job retries), naming it
+    // without its password.
+    let unreachable = migrate(&format!(
+        "postgres://app:hunter2@127.0.0.1:{}/catalog",
+        free_port()
+    ));
+    let stderr = String::from_utf8_lossy(&unreachable.stderr);
+    assert_eq!(unreachable.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("cannot connect to the database"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
 /// A plain connection to the test's database, as someone with database

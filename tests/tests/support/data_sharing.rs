@@ -1,6 +1,8 @@
 //! S1's data-sharing set-up, shared by the scenarios that need a grant:
 //! the data bureau's joint review, civil affairs' marriage dataset, and
-//! approving the housing-fund centre's request.
+//! approving the housing-fund centre's request. It runs against anything
+//! [`Reachable`]: the in-process [`Mesh`] of most scenarios, or `zhongtai
+//! serve` processes found through etcd.
 
 use prost_types::Duration as ProtoDuration;
 use zhongtai_contracts::approval::v1 as approval;
@@ -10,8 +12,26 @@ use zhongtai_contracts::catalog::v1::catalog_service_client::CatalogServiceClien
 use zhongtai_contracts::common::v1::{MaskingKind, MaskingRule, Tenant};
 use zhongtai_kit::Role;
 use zhongtai_mesh::MeshChannel;
+use zhongtai_scenarios::Security;
 
 use super::{Mesh, with_token};
+
+/// A running platform the set-up can call, with the security material its
+/// services trust.
+pub trait Reachable {
+    fn channel(&self, service: &str) -> MeshChannel;
+    fn security(&self) -> &Security;
+}
+
+impl Reachable for Mesh {
+    fn channel(&self, service: &str) -> MeshChannel {
+        Mesh::channel(self, service)
+    }
+
+    fn security(&self) -> &Security {
+        &self.security
+    }
+}
 
 pub const CIVIL_AFFAIRS: &str = "331100/civil-affairs";
 pub const DATA_BUREAU: &str = "331100/data-bureau";
@@ -29,24 +49,24 @@ pub fn request_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
-pub fn approval_client(mesh: &Mesh) -> ApprovalServiceClient<MeshChannel> {
+pub fn approval_client(mesh: &impl Reachable) -> ApprovalServiceClient<MeshChannel> {
     ApprovalServiceClient::new(mesh.channel("approval"))
 }
 
-pub fn catalog_client(mesh: &Mesh) -> CatalogServiceClient<MeshChannel> {
+pub fn catalog_client(mesh: &impl Reachable) -> CatalogServiceClient<MeshChannel> {
     CatalogServiceClient::new(mesh.channel("catalog"))
 }
 
 /// The data bureau's one-off set-up: a joint review by the resource's owner
 /// (bound per request) and the bureau itself, behind a data-access item.
-pub async fn set_up_data_access_review(mesh: &Mesh) {
+pub async fn set_up_data_access_review(mesh: &impl Reachable) {
     set_up_data_access_review_of(mesh, DATA_BUREAU).await;
 }
 
 /// The same review, set up by the data bureau `bureau` (a tenant key) for
 /// the resources of its division.
-pub async fn set_up_data_access_review_of(mesh: &Mesh, bureau: &str) {
-    let token = mesh.security.token(bureau, &[Role::Operator]);
+pub async fn set_up_data_access_review_of(mesh: &impl Reachable, bureau: &str) {
+    let token = mesh.security().token(bureau, &[Role::Operator]);
     let mut approval = approval_client(mesh);
     let process = approval
         .create_process_definition(with_token(
@@ -130,9 +150,9 @@ pub fn keep_last(n: i32) -> MaskingRule {
     }
 }
 
-pub async fn register_marriage_data(mesh: &Mesh) -> catalog::Resource {
+pub async fn register_marriage_data(mesh: &impl Reachable) -> catalog::Resource {
     use catalog::SensitivityLevel::{HighlySensitive, Internal, Sensitive};
-    let token = mesh.security.token(CIVIL_AFFAIRS, &[Role::Operator]);
+    let token = mesh.security().token(CIVIL_AFFAIRS, &[Role::Operator]);
     let mut id_number = field("husband_id_number", "男方身份证号", HighlySensitive);
     id_number.default_masking = Some(keep_last(4));
     let mut registration_id = field("registration_id", "登记编号", Internal);
@@ -171,7 +191,7 @@ pub async fn register_marriage_data(mesh: &Mesh) -> catalog::Resource {
 }
 
 /// The caller's one pending task in `application_id`.
-pub async fn my_task(mesh: &Mesh, token: &str, application_id: &str) -> String {
+pub async fn my_task(mesh: &impl Reachable, token: &str, application_id: &str) -> String {
     let tasks = approval_client(mesh)
         .list_my_tasks(with_token(approval::ListMyTasksRequest::default(), token))
         .await
@@ -190,7 +210,7 @@ pub async fn my_task(mesh: &Mesh, token: &str, application_id: &str) -> String {
     mine[0].task.as_ref().unwrap().id.clone()
 }
 
-pub async fn approve(mesh: &Mesh, token: &str, application_id: &str) {
+pub async fn approve(mesh: &impl Reachable, token: &str, application_id: &str) {
     let task_id = my_task(mesh, token, application_id).await;
     approval_client(mesh)
         .approve_application(with_token(
@@ -211,15 +231,43 @@ pub async fn approve(mesh: &Mesh, token: &str, application_id: &str) {
 /// the data bureau and `owner` (a tenant key) approve it jointly. Returns
 /// the grant id once the catalog has approved the request.
 pub async fn grant_access(
-    mesh: &Mesh,
+    mesh: &impl Reachable,
     requester: &str,
     owner: &str,
     resource_id: &str,
     fields: &[&str],
     row_filter: Option<zhongtai_contracts::common::v1::RowFilter>,
 ) -> String {
+    let requested = request_access(mesh, requester, resource_id, fields, row_filter).await;
+    let application_id = requested.application_id.clone();
+    approve(
+        mesh,
+        &mesh
+            .security()
+            .token(&data_bureau_of(owner), &[Role::Approver]),
+        &application_id,
+    )
+    .await;
+    approve(
+        mesh,
+        &mesh.security().token(owner, &[Role::Approver]),
+        &application_id,
+    )
+    .await;
+    granted(mesh, requester, &requested.id).await
+}
+
+/// Asks for `fields` (masking as the owner defaults) of `resource_id` for
+/// the caller of `requester` (a token), rows per `row_filter`, for a year.
+pub async fn request_access(
+    mesh: &impl Reachable,
+    requester: &str,
+    resource_id: &str,
+    fields: &[&str],
+    row_filter: Option<zhongtai_contracts::common::v1::RowFilter>,
+) -> catalog::AccessRequest {
     let now = chrono::Utc::now().timestamp();
-    let requested = catalog_client(mesh)
+    catalog_client(mesh)
         .request_access(with_token(
             catalog::RequestAccessRequest {
                 request_id: request_id(),
@@ -248,22 +296,12 @@ pub async fn grant_access(
         .unwrap()
         .into_inner()
         .access_request
-        .unwrap();
-    let application_id = requested.application_id.clone();
-    approve(
-        mesh,
-        &mesh
-            .security
-            .token(&data_bureau_of(owner), &[Role::Approver]),
-        &application_id,
-    )
-    .await;
-    approve(
-        mesh,
-        &mesh.security.token(owner, &[Role::Approver]),
-        &application_id,
-    )
-    .await;
+        .unwrap()
+}
+
+/// The grant id of access request `request_id`, once the catalog has
+/// approved it (it hears of the approval as an event).
+pub async fn granted(mesh: &impl Reachable, requester: &str, request_id: &str) -> String {
     zhongtai_testkit::eventually(
         std::time::Duration::from_secs(30),
         "access request approved",
@@ -271,7 +309,7 @@ pub async fn grant_access(
             let mut client = catalog_client(mesh);
             let request = with_token(
                 catalog::GetAccessRequestRequest {
-                    id: requested.id.clone(),
+                    id: request_id.to_string(),
                 },
                 requester,
             );
@@ -282,7 +320,9 @@ pub async fn grant_access(
                     .ok()?
                     .into_inner()
                     .access_request?;
-                (access.state() == catalog::AccessRequestState::Approved).then_some(access.grant_id)
+                (access.state() == catalog::AccessRequestState::Approved
+                    && !access.grant_id.is_empty())
+                .then_some(access.grant_id)
             }
         },
     )
@@ -292,14 +332,14 @@ pub async fn grant_access(
 /// Registers a resource of `owner` (a tenant key) with text `fields`, the
 /// first of them its primary key, read from `source_table`.
 pub async fn register_resource(
-    mesh: &Mesh,
+    mesh: &impl Reachable,
     owner: &str,
     code: &str,
     title: &str,
     fields: &[(&str, &str)],
     source_table: &str,
 ) -> catalog::Resource {
-    let token = mesh.security.token(owner, &[Role::Operator]);
+    let token = mesh.security().token(owner, &[Role::Operator]);
     let fields = fields
         .iter()
         .enumerate()

@@ -30,6 +30,7 @@ use zhongtai_testkit::{EtcdServer, TestDatabase, amqp_url, eventually};
 
 pub mod data_sharing;
 pub mod exchange;
+pub mod gateway;
 
 /// Which services a test needs.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -48,6 +49,8 @@ pub struct Mesh {
     pub platform: Platform,
     shutdown: CancellationToken,
     tokens: Arc<TokenVerifier>,
+    /// Where integrators reach the (first) gateway instance.
+    pub gateway_front_door: Option<std::net::SocketAddr>,
 }
 
 impl Mesh {
@@ -100,6 +103,7 @@ impl Mesh {
             platform,
             shutdown,
             tokens,
+            gateway_front_door: None,
         };
         this.add(zhongtai_approval::ApprovalModule::default()).await;
         this.add(zhongtai_catalog::CatalogModule::default()).await;
@@ -108,13 +112,23 @@ impl Mesh {
             let exchange =
                 zhongtai_exchange::ExchangeModule::new(exchange, this.events.clone()).unwrap();
             this.add(exchange).await;
-            this.add(zhongtai_gateway::GatewayModule).await;
+            let gateway = gateway_module(&this.security);
+            this.gateway_front_door = Some(gateway.front_door_addr());
+            this.add(gateway).await;
         }
         this
     }
 
     async fn add<M: ServiceModule>(&mut self, module: M) {
         let database = TestDatabase::create().await;
+        let url = database.url().to_string();
+        self.add_on(module, &url).await;
+        self.databases.push((M::NAME, database));
+    }
+
+    /// Starts `module` on the database at `url` (another instance of a
+    /// service shares its first instance's database).
+    async fn add_on<M: ServiceModule>(&mut self, module: M, url: &str) {
         let settings = ServiceSettings {
             server: ServerConfig {
                 listen: "127.0.0.1:0".into(),
@@ -122,7 +136,7 @@ impl Mesh {
                 ..ServerConfig::default()
             },
             database: DatabaseConfig {
-                url: Secret::new(database.url().to_string()),
+                url: Secret::new(url.to_string()),
                 ..DatabaseConfig::default()
             },
             events: self.events.clone(),
@@ -144,8 +158,22 @@ impl Mesh {
             async move { found.then_some(()) }
         })
         .await;
-        self.databases.push((M::NAME, database));
         self.running.push(running);
+    }
+
+    /// Starts one more gateway instance on the first one's database and
+    /// returns its front door.
+    pub async fn add_gateway_instance(&mut self) -> std::net::SocketAddr {
+        let gateway = gateway_module(&self.security);
+        let front_door = gateway.front_door_addr();
+        let url = self
+            .databases
+            .iter()
+            .find(|(name, _)| *name == "gateway")
+            .map(|(_, database)| database.url().to_string())
+            .unwrap();
+        self.add_on(gateway, &url).await;
+        front_door
     }
 
     /// A client channel to `service` through discovery, with the test
@@ -158,6 +186,21 @@ impl Mesh {
                 ..ChannelConfig::default()
             },
         )
+    }
+
+    /// The URL of `service`'s database (for more instances of it).
+    pub fn database_url(&self, service: &str) -> String {
+        let (_, database) = self
+            .databases
+            .iter()
+            .find(|(name, _)| *name == service)
+            .unwrap();
+        database.url().to_string()
+    }
+
+    /// The mesh's etcd, for processes joining it.
+    pub fn etcd_endpoint(&self) -> String {
+        self._etcd.endpoint()
     }
 
     /// A connection to `service`'s own database, to look behind its API.
@@ -347,6 +390,26 @@ pub fn exchange_config() -> zhongtai_kit::config::ExchangeConfig {
         lease_ttl_ms: 3_000,
         ..Default::default()
     }
+}
+
+/// A gateway on a free loopback port, signing its app tokens with the
+/// development issuer's key (which the services trust).
+pub fn gateway_module(security: &Security) -> zhongtai_gateway::GatewayModule {
+    let config = zhongtai_kit::config::GatewayConfig {
+        listen: "127.0.0.1:0".into(),
+        secret_encryption_key: Secret::new(zhongtai_scenarios::TEST_GATEWAY_SECRET_KEY.into()),
+        token_signing_key: Secret::new(security.issuer().pkcs8_base64().into()),
+        token_key_id: security.issuer().key_id().into(),
+        config_refresh_ms: 100,
+        audit_flush_ms: 50,
+        ..Default::default()
+    };
+    zhongtai_gateway::GatewayModule::new(
+        config,
+        zhongtai_kit::auth::DEV_ISSUER,
+        zhongtai_kit::auth::DEFAULT_AUDIENCE,
+    )
+    .unwrap()
 }
 
 pub fn certificate_module() -> zhongtai_certificate::CertificateModule {
