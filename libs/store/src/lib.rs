@@ -9,6 +9,7 @@
 mod config;
 mod connect;
 mod error;
+pub mod statements;
 mod transient;
 
 pub use config::{Backend, StoreConfig, redact_url};

@@ -6,9 +6,11 @@ pub(crate) mod entity;
 
 use std::time::SystemTime;
 
+use prost::Message as _;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use zhongtai_contracts::events::v1::EventEnvelope;
+use zhongtai_store::statements::{STATEMENT_BYTES, chunks_within};
 
 use crate::envelope::{Event, encode};
 use crate::error::EventError;
@@ -56,7 +58,15 @@ pub async fn append<C: ConnectionTrait>(
         })
         .collect();
 
-    for chunk in envelopes.chunks(INSERT_CHUNK) {
+    // Each row carries its envelope, and type, tenant and subject again.
+    let row_bytes = |envelope: &EventEnvelope| {
+        envelope.encoded_len()
+            + envelope.r#type.len()
+            + envelope.tenant.len()
+            + envelope.subject.len()
+            + 64
+    };
+    for chunk in chunks_within(&envelopes, INSERT_CHUNK, STATEMENT_BYTES, row_bytes) {
         let rows = chunk.iter().map(|envelope| entity::ActiveModel {
             seq: sea_orm::NotSet,
             id: Set(envelope.id.clone()),

@@ -17,8 +17,6 @@ use crate::domain::{Change, DeliveryRecord, FlowError, Journal};
 /// Rows per INSERT: 13 columns × 2000 stays below the bind-parameter
 /// limits of PostgreSQL (65 535) and SQLite (32 766).
 const ROWS_PER_INSERT: usize = 2000;
-/// Rows per statement when they travel as one JSON parameter.
-const JSON_ROWS_PER_INSERT: usize = 10_000;
 
 /// [`Journal`] on sea-orm.
 pub struct SeaJournal {
@@ -68,16 +66,12 @@ impl Journal for SeaJournal {
             }
         }
         if txn.get_database_backend() == DbBackend::Postgres {
-            for chunk in captured.chunks(JSON_ROWS_PER_INSERT) {
-                record_pg::insert_changes(&txn, line_id, chunk)
-                    .await
-                    .map_err(transient)?;
-            }
-            for chunk in merged.chunks(JSON_ROWS_PER_INSERT) {
-                record_pg::upsert_deliveries(&txn, line_id, chunk)
-                    .await
-                    .map_err(transient)?;
-            }
+            record_pg::insert_changes(&txn, line_id, captured)
+                .await
+                .map_err(transient)?;
+            record_pg::upsert_deliveries(&txn, line_id, &merged)
+                .await
+                .map_err(transient)?;
         } else {
             for chunk in captured.chunks(ROWS_PER_INSERT) {
                 insert_changes(&txn, line_id, chunk)

@@ -1,12 +1,16 @@
 //! The journal's writes on PostgreSQL: each chunk travels as one JSON
 //! parameter that the server unpacks with `json_to_recordset`, instead of
 //! thousands of bind parameters, which is several times faster to encode,
-//! send and parse.
+//! send and parse. Chunks are cut by size
+//! ([`zhongtai_store::statements`]): a statement above the client's stall
+//! threshold would wait ~40 ms on the wire.
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement};
 use serde::Serialize;
 use uuid::Uuid;
+
+use zhongtai_store::statements::{STATEMENT_BYTES, chunks_within};
 
 use super::keys::key_json;
 use super::record::{DeliveryRow, stored_position, times_of};
@@ -128,17 +132,30 @@ pub async fn upsert_deliveries<C: ConnectionTrait>(
     execute(conn, UPSERT_DELIVERIES, &rows).await
 }
 
+/// Rows per statement at most, however small.
+const MAX_ROWS_PER_STATEMENT: usize = 10_000;
+
+/// Runs `sql` once per size-bounded chunk of `rows`, each chunk a JSON array.
 async fn execute<C: ConnectionTrait, T: Serialize>(
     conn: &C,
     sql: &str,
     rows: &[T],
 ) -> Result<(), DbErr> {
-    let json = serde_json::to_string(rows).map_err(|e| DbErr::Custom(e.to_string()))?;
-    conn.execute_raw(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        sql,
-        [json.into()],
-    ))
-    .await
-    .map(|_| ())
+    let encoded = rows
+        .iter()
+        .map(serde_json::to_string)
+        .collect::<Result<Vec<String>, _>>()
+        .map_err(|e| DbErr::Custom(e.to_string()))?;
+    for chunk in chunks_within(&encoded, MAX_ROWS_PER_STATEMENT, STATEMENT_BYTES, |row| {
+        row.len() + 1
+    }) {
+        let json = format!("[{}]", chunk.join(","));
+        conn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            sql,
+            [json.into()],
+        ))
+        .await?;
+    }
+    Ok(())
 }

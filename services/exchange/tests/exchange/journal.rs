@@ -99,6 +99,37 @@ async fn everything_delivered_balances_on_sqlite() {
     everything_delivered_balances(JournalFixture::sqlite().await).await;
 }
 
+/// More changes than one size-bounded statement carries: every one is
+/// recorded, once, however the batch is split.
+#[tokio::test]
+async fn a_batch_of_many_statements_is_recorded_whole_and_once_on_postgres() {
+    let fixture = JournalFixture::postgres().await;
+    let subscription = fixture.subscribe(HOUSING_FUND, false, 1000).await;
+    fixture.confirm(1000).await;
+    let changes = fixture.changes(1..=1000);
+    let deliveries = fixture.deliveries(subscription, &changes, false);
+    for _ in 0..2 {
+        fixture
+            .journal
+            .record(fixture.line_id, &changes, &deliveries)
+            .await
+            .unwrap();
+    }
+    let report = report(&fixture).await;
+    assert_eq!(
+        report.verdict(),
+        pb::ReconciliationVerdict::Balanced,
+        "{report:#?}"
+    );
+    let captured = tally(&report, pb::Hop::Captured, "");
+    assert_eq!(
+        (captured.count, captured.min_position, captured.max_position),
+        (1000, 1, 1000)
+    );
+    let published = tally(&report, pb::Hop::Published, &subscription.to_string());
+    assert_eq!(published.count, 1000);
+}
+
 async fn recording_twice_changes_no_count(fixture: JournalFixture) {
     let subscription = fixture.subscribe(HOUSING_FUND, false, 10).await;
     let enclave = fixture.subscribe(COUNTY, true, 10).await;

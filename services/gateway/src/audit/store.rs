@@ -9,6 +9,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 use zhongtai_kit::{Page, PageQuery, ScopedEntity, TenantId};
+use zhongtai_store::statements::{STATEMENT_BYTES, chunks_within};
 
 use super::entity::{ActiveModel, Column, Entity, Model};
 use super::query::{AuditFilter, AuditView, UsageBucket, UsageQuery, UsageTally};
@@ -37,11 +38,12 @@ impl AuditStore {
         Self { db }
     }
 
-    /// Inserts `records`, one multi-row INSERT per [`MAX_ROWS_PER_INSERT`].
-    /// A record whose id is stored already is skipped, so a batch retried
-    /// after an unclear failure is not written twice.
+    /// Inserts `records`, in multi-row INSERTs of at most
+    /// [`MAX_ROWS_PER_INSERT`] rows and [`STATEMENT_BYTES`]. A record whose
+    /// id is stored already is skipped, so a batch retried after an unclear
+    /// failure is not written twice.
     pub async fn insert_batch(&self, records: &[CallRecord]) -> Result<(), GatewayError> {
-        for chunk in records.chunks(MAX_ROWS_PER_INSERT) {
+        for chunk in chunks_within(records, MAX_ROWS_PER_INSERT, STATEMENT_BYTES, stored_bytes) {
             Entity::insert_many(chunk.iter().map(active_model))
                 .on_conflict_do_nothing()
                 .exec_without_returning(&self.db)
@@ -159,6 +161,30 @@ fn fit(value: &str, max: usize) -> String {
 
 fn clamp_i64(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+/// Roughly what a record takes in an INSERT's parameters: its fixed-size
+/// columns and its texts.
+fn stored_bytes(record: &CallRecord) -> usize {
+    let department = record
+        .sponsor
+        .as_ref()
+        .and_then(|sponsor| sponsor.department.as_ref());
+    160 + department.map_or(0, String::len)
+        + [
+            &record.app_key,
+            &record.capability,
+            &record.capability_version,
+            &record.http_method,
+            &record.path,
+            &record.error_reason,
+            &record.backend_instance,
+            &record.trace_id,
+            &record.client_ip,
+        ]
+        .iter()
+        .map(|text| text.len())
+        .sum::<usize>()
 }
 
 fn active_model(record: &CallRecord) -> ActiveModel {

@@ -16,6 +16,7 @@ use sea_orm::sea_query::{
 };
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult, Statement};
 use uuid::Uuid;
+use zhongtai_store::statements::{STATEMENT_BYTES, chunks_within};
 
 use super::super::domain::names::{enclave_ident, prefixed_table};
 use super::super::domain::{ColumnDef, ColumnType, TableDef};
@@ -287,7 +288,9 @@ pub async fn upsert_many<C: ConnectionTrait>(
     let backend = conn.get_database_backend();
     let location = Location::new(backend, enclave_id, &def.name);
     let per_statement = (MAX_STATEMENT_VALUES / (def.columns.len() + 1)).max(1);
-    for chunk in rows.chunks(per_statement) {
+    for chunk in chunks_within(rows, per_statement, STATEMENT_BYTES, |row| {
+        bound_bytes(row.iter())
+    }) {
         let mut names: Vec<Alias> = def
             .columns
             .iter()
@@ -397,11 +400,44 @@ pub struct GuardedRow<'a> {
     pub order: (u64, u32),
 }
 
-/// Applies many received upserts in one statement, each under the per-key
-/// guard, and returns the (position, index) of those that took effect.
-/// The rows must have distinct keys and the same columns, and carry no
-/// unchanged values (the caller groups them so).
+/// Applies many received upserts, each under the per-key guard, in as few
+/// statements as their size allows, and returns the (position, index) of
+/// those that took effect. The rows must have distinct keys and the same
+/// columns, and carry no unchanged values (the caller groups them so).
 pub async fn upsert_guarded_many<C: ConnectionTrait>(
+    conn: &C,
+    enclave_id: Uuid,
+    def: &TableDef,
+    rows: &[GuardedRow<'_>],
+) -> Result<HashSet<(u64, u32)>, DbErr> {
+    let mut applied = HashSet::new();
+    for chunk in chunks_within(rows, rows.len(), STATEMENT_BYTES, |row| {
+        bound_bytes(row.key.iter().chain(row.after))
+    }) {
+        applied.extend(upsert_guarded_statement(conn, enclave_id, def, chunk).await?);
+    }
+    Ok(applied)
+}
+
+/// Roughly what the values of `columns` take in a statement's parameters.
+fn bound_bytes<'a>(columns: impl Iterator<Item = &'a Column>) -> usize {
+    // Each parameter carries a 4-byte length; the guard's three hidden
+    // columns are counted as one more value.
+    columns
+        .map(|column| {
+            4 + match &column.value {
+                Value::Null | Value::Unchanged => 0,
+                Value::Bool(_) => 1,
+                Value::Int(_) | Value::Double(_) | Value::Timestamp(_) => 8,
+                Value::Text(s) | Value::Numeric(s) | Value::Date(s) | Value::Json(s) => s.len(),
+                Value::Bytes(b) => b.len(),
+            }
+        })
+        .sum::<usize>()
+        + 24
+}
+
+async fn upsert_guarded_statement<C: ConnectionTrait>(
     conn: &C,
     enclave_id: Uuid,
     def: &TableDef,
