@@ -12,6 +12,7 @@
 #   bash scripts/bench.sh --quick        # a short smoke run of the harness
 #   bash scripts/bench.sh --only P3,P5   # some of them
 #   bash scripts/bench.sh --no-gateway
+#   ZT_BENCH_OUT_DIR=/tmp/b bash scripts/bench.sh   # write the results elsewhere
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -65,4 +66,4 @@ source "$env_file"
 
 echo "== running: zhongtai-bench run ${args[*]}"
 ZT_BENCH_ZHONGTAI_BIN="$(realpath "$target_dir/release/zhongtai")" \
-    "$target_dir/release/zhongtai-bench" run --out-dir bench "${args[@]}"
+    "$target_dir/release/zhongtai-bench" run --out-dir "${ZT_BENCH_OUT_DIR:-bench}" "${args[@]}"

@@ -187,6 +187,12 @@ pub fn gateway_markdown(results: &Results) -> String {
     );
     let _ = writeln!(
         md,
+        "- Where the gateway's time goes: `bash scripts/profile-gateway.sh` runs P1 with a \
+         `perf` profile of the system under test and prints the CPU share per component \
+         (figures of the latest profile in [PROFILES.md](PROFILES.md))"
+    );
+    let _ = writeln!(
+        md,
         "\n### P1 throughput (closed loop, {} concurrent calls over {} HTTP/2 connections; \
          warm-up {} s, {} × {} s)\n",
         results.concurrency,
