@@ -61,21 +61,35 @@ async fn ten_published(
     (subscription, changes)
 }
 
-async fn everything_delivered_balances(fixture: JournalFixture) {
-    let (subscription, _) = ten_published(&fixture).await;
-    let report = report(&fixture).await;
+/// The report balances: changes 1..=`count` captured, and every one
+/// published to `subscription`. Returns the published tally.
+fn assert_all_published(
+    report: &pb::ReconciliationReport,
+    subscription: uuid::Uuid,
+    count: u64,
+) -> pb::HopTally {
     assert_eq!(
         report.verdict(),
         pb::ReconciliationVerdict::Balanced,
         "{report:#?}"
     );
-    let captured = tally(&report, pb::Hop::Captured, "");
+    let captured = tally(report, pb::Hop::Captured, "");
     assert_eq!(
         (captured.count, captured.min_position, captured.max_position),
-        (10, 1, 10)
+        (count as i64, 1, count)
     );
-    let published = tally(&report, pb::Hop::Published, &subscription.to_string());
-    assert_eq!((published.count, published.filtered_count), (10, 0));
+    let published = tally(report, pb::Hop::Published, &subscription.to_string());
+    assert_eq!(
+        (published.count, published.filtered_count),
+        (count as i64, 0)
+    );
+    published
+}
+
+async fn everything_delivered_balances(fixture: JournalFixture) {
+    let (subscription, _) = ten_published(&fixture).await;
+    let report = report(&fixture).await;
+    let published = assert_all_published(&report, subscription, 10);
     assert_eq!(published.checksum.len(), 32);
     assert!(
         !report.tallies.iter().any(|t| t.hop() == pb::Hop::Applied),
@@ -115,19 +129,7 @@ async fn a_batch_of_many_statements_is_recorded_whole_and_once_on_postgres() {
             .await
             .unwrap();
     }
-    let report = report(&fixture).await;
-    assert_eq!(
-        report.verdict(),
-        pb::ReconciliationVerdict::Balanced,
-        "{report:#?}"
-    );
-    let captured = tally(&report, pb::Hop::Captured, "");
-    assert_eq!(
-        (captured.count, captured.min_position, captured.max_position),
-        (1000, 1, 1000)
-    );
-    let published = tally(&report, pb::Hop::Published, &subscription.to_string());
-    assert_eq!(published.count, 1000);
+    assert_all_published(&report(&fixture).await, subscription, 1000);
 }
 
 async fn recording_twice_changes_no_count(fixture: JournalFixture) {
