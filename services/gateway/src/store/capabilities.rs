@@ -14,8 +14,8 @@ use zhongtai_kit::{Page, PageQuery};
 
 use super::entities::capability::{ActiveModel, Column, Entity, Model};
 use super::shared::{
-    is_unique_violation, platform_wide, platform_wide_delete, platform_wide_update, record_change,
-    storage,
+    after_pair, is_unique_violation, platform_wide, platform_wide_delete, platform_wide_update,
+    record_change, storage,
 };
 use crate::domain::{
     BackendMethod, BodyBinding, Capability, CapabilityFilter, CapabilityName, CapabilityPriority,
@@ -122,16 +122,7 @@ impl CapabilityRepository for SeaCapabilities {
             query = query.filter(Column::BackendService.eq(service.as_str()));
         }
         if let Some(after) = &page.after {
-            let (name, version) = after.split_once(' ').ok_or_else(|| {
-                GatewayError::invalid("page.page_token", "is not a token this API issued")
-            })?;
-            query = query.filter(
-                Condition::any().add(Column::Name.gt(name)).add(
-                    Condition::all()
-                        .add(Column::Name.eq(name))
-                        .add(Column::Version.gt(version)),
-                ),
-            );
+            query = query.filter(after_pair(after, Column::Name, Column::Version)?);
         }
         let rows = query
             .limit(page.fetch_limit())

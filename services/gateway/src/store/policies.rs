@@ -2,7 +2,6 @@
 //! reach them through the apps inside the caller's scope.
 
 use async_trait::async_trait;
-use sea_orm::sea_query::Condition;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
     QueryOrder, QuerySelect, QueryTrait,
@@ -14,7 +13,8 @@ use zhongtai_kit::{Page, PageQuery};
 use super::entities::app;
 use super::entities::policy::{Column, Entity, Model};
 use super::shared::{
-    apps_in, platform_wide, platform_wide_delete, platform_wide_update, record_change, storage,
+    after_pair, apps_in, platform_wide, platform_wide_delete, platform_wide_update, record_change,
+    storage,
 };
 use crate::domain::{AppScope, GatewayError, Limits, Policy, PolicyRepository, PolicyTarget};
 
@@ -65,16 +65,7 @@ impl PolicyRepository for SeaPolicies {
             query = query.filter(Column::AppId.eq(app_id.to_string()));
         }
         if let Some(after) = &page.after {
-            let (app, capability) = after.split_once(' ').ok_or_else(|| {
-                GatewayError::invalid("page.page_token", "is not a token this API issued")
-            })?;
-            query = query.filter(
-                Condition::any().add(Column::AppId.gt(app)).add(
-                    Condition::all()
-                        .add(Column::AppId.eq(app))
-                        .add(Column::Capability.gt(capability)),
-                ),
-            );
+            query = query.filter(after_pair(after, Column::AppId, Column::Capability)?);
         }
         let rows = query
             .limit(page.fetch_limit())

@@ -8,7 +8,7 @@
 //! scope is every tenant. Hence the unscoped queries here, and only here.
 #![allow(clippy::disallowed_methods)]
 
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{Condition, Expr, ExprTrait};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, DeleteMany, EntityTrait, QueryFilter, Select, SqlErr,
     UpdateMany,
@@ -22,6 +22,23 @@ use crate::domain::{AppScope, GatewayError};
 /// The service name audit records carry.
 const SOURCE: &str = "gateway";
 const REVISION_ROW: i32 = 1;
+
+/// Rows after the page token `after` ("first second") in the order of the
+/// two columns `first`, `second`.
+pub(super) fn after_pair<C: ColumnTrait>(
+    after: &str,
+    first: C,
+    second: C,
+) -> Result<Condition, GatewayError> {
+    let (first_value, second_value) = after.split_once(' ').ok_or_else(|| {
+        GatewayError::invalid("page.page_token", "is not a token this API issued")
+    })?;
+    Ok(Condition::any().add(first.gt(first_value)).add(
+        Condition::all()
+            .add(first.eq(first_value))
+            .add(second.gt(second_value)),
+    ))
+}
 
 /// `SELECT` on a table without tenant columns.
 pub(super) fn platform_wide<E: EntityTrait>() -> Select<E> {

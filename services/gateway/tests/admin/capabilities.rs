@@ -258,6 +258,46 @@ async fn capability_rules(plane: Plane) {
         .into_inner();
     assert_eq!(published.capabilities.len(), 1);
 
+    // One per page: versions of one name follow each other, then the end.
+    let mut paged = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let page = api
+            .list_capabilities(as_viewer(
+                CITY,
+                pb::ListCapabilitiesRequest {
+                    page: Some(zhongtai_contracts::common::v1::PageRequest {
+                        page_size: 1,
+                        page_token: page_token.clone(),
+                    }),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        paged.extend(page.capabilities.into_iter().map(|c| c.version));
+        page_token = page.page.map(|p| p.next_page_token).unwrap_or_default();
+        if page_token.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(paged, ["v1", "v9"]);
+    let forged = api
+        .list_capabilities(as_viewer(
+            CITY,
+            pb::ListCapabilitiesRequest {
+                page: Some(zhongtai_contracts::common::v1::PageRequest {
+                    page_size: 1,
+                    page_token: "not-a-token".into(),
+                }),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(forged.code(), Code::InvalidArgument, "{forged:?}");
+
     let update = |revision: i64, title: &str| pb::UpdateCapabilityRequest {
         capability: Some(pb::Capability {
             name: "gateway.app-get".into(),
